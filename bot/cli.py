@@ -1,0 +1,128 @@
+"""The ``backpain-bot`` command line: the one place that prints and sets exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import ClinicSettings
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.problems import KnowledgeError
+
+DEFAULT_KB = Path("knowledge")
+
+
+def _add_kb(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--kb",
+        type=Path,
+        default=DEFAULT_KB,
+        metavar="DIR",
+        help="folder holding the knowledge files (default: ./knowledge)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backpain-bot",
+        description="A Telegram bot that answers questions about physical therapy for back pain.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
+    _add_kb(chat)
+
+    run = commands.add_parser("run", help="run the Telegram bot (long polling)")
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="config file (see config.example.yaml); default: ./config.yaml if it exists",
+    )
+
+    ask = commands.add_parser("ask", help="answer one question, or one per line from stdin")
+    _add_kb(ask)
+    ask.add_argument("--json", action="store_true", help="print one JSON object per line")
+    ask.add_argument(
+        "question",
+        nargs="?",
+        default=None,
+        metavar="QUESTION",
+        help="the question; without it, questions are read from standard input",
+    )
+
+    check = commands.add_parser("check", help="validate and lint the knowledge files")
+    _add_kb(check)
+
+    evaluate = commands.add_parser("eval", help="score the matcher on a labelled set")
+    _add_kb(evaluate)
+    evaluate.add_argument(
+        "set",
+        nargs="?",
+        type=Path,
+        default=None,
+        metavar="SET",
+        help="labelled YAML set (default: tests/eval/heldout.yaml)",
+    )
+    return parser
+
+
+def load_or_report(
+    kb_dir: Path, err: TextIO, clinic: ClinicSettings | None = None
+) -> KnowledgeBase | None:
+    """Load the knowledge base, or print its problems to ``err`` and return None."""
+    try:
+        return load_knowledge(kb_dir, clinic)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=err)
+        errors = len(exc.errors)
+        print(
+            f"{kb_dir}: {errors} error{'s' if errors != 1 else ''}; "
+            "the knowledge files must be fixed first (see knowledge/README.md)",
+            file=err,
+        )
+        return None
+
+
+def cmd_check(kb_dir: Path, out: TextIO) -> int:
+    if not kb_dir.is_dir():
+        print(f"{kb_dir}: no such folder (pass the knowledge folder with --kb DIR)", file=out)
+        return 1
+    try:
+        kb = load_knowledge(kb_dir)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem, file=out)
+        errors = len(exc.errors)
+        warnings = len(exc.problems) - errors
+        print(
+            f"{kb_dir}: {errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}; not valid",
+            file=out,
+        )
+        return 1
+    for problem in kb.warnings:
+        print(problem, file=out)
+    count = len(kb.warnings)
+    print(
+        f"{kb_dir}: {len(kb.topics)} topics, {kb.question_count} questions, "
+        f"{count} warning{'s' if count != 1 else ''}, 0 errors; valid",
+        file=out,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return cmd_check(args.kb, sys.stdout)
+        print(f"backpain-bot {args.command}: not available yet", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

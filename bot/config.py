@@ -1,0 +1,129 @@
+"""Settings from config.yaml and the environment; config.example.yaml documents every key."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.yamlfile import read_yaml
+
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+API_BASE_URL_ENV = "TELEGRAM_API_BASE_URL"
+# BotFather tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ URL-safe chars.
+TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,100}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the setting and how to fix it."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramSettings(Section):
+    token: str = ""
+    api_base_url: str = "https://api.telegram.org/bot"
+    admin_ids: list[int] = Field(default_factory=list)
+    admin_chat_id: int | None = None
+
+
+class PrivacySettings(Section):
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+
+class ClinicSettings(Section):
+    name: str = "Our physical therapy clinic"
+    phone: str = "+1 555 0100"
+    booking_url: str = "https://example.com/book"
+    emergency_number: str = "911"
+
+    def placeholders(self) -> dict[str, str]:
+        """The ``{clinic.*}`` placeholders knowledge texts may use, with their values."""
+        return {f"clinic.{key}": str(value) for key, value in self.model_dump().items()}
+
+
+class MatchingSettings(Section):
+    """Matcher thresholds; the defaults are calibrated on tests/eval/dev.yaml (see docs)."""
+
+    answer_score: Annotated[float, Field(ge=0, le=100)] = 70.0
+    suggest_score: Annotated[float, Field(ge=0, le=100)] = 50.0
+    margin: Annotated[float, Field(ge=0, le=100)] = 5.0
+
+
+class Settings(Section):
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    knowledge_dir: Path = Path("knowledge")
+    data_dir: Path = Path("data")
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    clinic: ClinicSettings = Field(default_factory=ClinicSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+
+
+def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    telegram = dict(raw.get("telegram") or {})
+    if env.get(TOKEN_ENV):
+        telegram["token"] = env[TOKEN_ENV]
+    if env.get(API_BASE_URL_ENV):
+        telegram["api_base_url"] = env[API_BASE_URL_ENV]
+    return {**raw, "telegram": telegram} if telegram else raw
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``path`` (optional) with environment overrides; raise ConfigError."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        from bot.problems import KnowledgeError
+
+        try:
+            document = read_yaml(path)
+        except KnowledgeError as exc:
+            raise ConfigError(f"cannot read config file: {exc.problems[0]}") from None
+        if not isinstance(document.data, dict):
+            raise ConfigError(
+                f"{path}: the config must be a mapping of settings; "
+                "copy config.example.yaml and edit it"
+            )
+        raw = document.data
+    try:
+        settings = Settings.model_validate(_apply_environment(raw, env))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"{path or 'config'}: setting `{where}`: {first['msg']} "
+            "(see config.example.yaml for the allowed keys and values)"
+        ) from None
+    if path is not None:
+        # Relative directories in a config file are relative to that file, not to wherever
+        # the bot happens to be started from.
+        base = path.parent
+        settings = settings.model_copy(
+            update={
+                "knowledge_dir": base / settings.knowledge_dir,
+                "data_dir": base / settings.data_dir,
+            }
+        )
+    return settings
+
+
+def require_token(settings: Settings) -> str:
+    """The bot token, or a ConfigError that says where to put a valid one."""
+    token = settings.telegram.token.strip()
+    if not token:
+        raise ConfigError(
+            f"no Telegram bot token: set the {TOKEN_ENV} environment variable "
+            "(or telegram.token in the config file) to the token BotFather gave you"
+        )
+    if not TOKEN_PATTERN.match(token):
+        raise ConfigError(
+            f"the Telegram bot token is malformed: it should look like 123456789:AAE... ; "
+            f"copy it again from BotFather into {TOKEN_ENV}"
+        )
+    return token

@@ -1,0 +1,208 @@
+"""The shape of every knowledge file as pydantic models; editors' JSON Schemas come from here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1
+# Telegram refuses messages over 4096 characters.
+MAX_MESSAGE_CHARS = 4096
+# Telegram allows longer button labels, but on a phone anything past ~40 characters is cut
+# off with an ellipsis, which hides the end of a topic title.
+MAX_BUTTON_CHARS = 40
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40),
+    Field(description="kebab-case identifier: lower-case letters, digits and single dashes"),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BUTTON_CHARS)]
+Phrase = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class Strict(BaseModel):
+    """Base for file models: unknown keys are errors, no coercion, frozen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- faq.yaml ---------------------------------------------------------------------------------
+
+
+class Topic(Strict):
+    id: Id = Field(description="Unique id, kebab-case. Other topics link to it in `related`.")
+    title: Label = Field(description="Short label for buttons and menus.")
+    questions: list[Phrase] = Field(
+        min_length=1, description="Several ways people ask this; the matcher learns from them."
+    )
+    answer: Text = Field(description="The reply, plain text. Placeholders: {clinic.name} etc.")
+    related: list[Id] = Field(
+        default_factory=list, description="Ids of topics offered as next questions."
+    )
+    source: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description='Article section the answer came from, or "clinic".'
+    )
+
+
+class FaqFile(Strict):
+    """knowledge/faq.yaml: the questions people ask and the bot's answers."""
+
+    version: Literal[1]
+    topics: list[Topic] = Field(min_length=1)
+
+
+# --- synonyms.yaml ----------------------------------------------------------------------------
+
+
+class Synonym(Strict):
+    term: Phrase = Field(description="The knowledge base's own word, e.g. 'physical therapy'.")
+    variants: list[Phrase] = Field(
+        min_length=1, description="Words people use instead, e.g. 'physio', 'pt'."
+    )
+
+
+class SynonymsFile(Strict):
+    """knowledge/synonyms.yaml: lay and regional words mapped to the knowledge base's words."""
+
+    version: Literal[1]
+    synonyms: list[Synonym]
+
+
+# --- red_flags.yaml ---------------------------------------------------------------------------
+
+
+class RedFlagCategory(Strict):
+    id: Id
+    title: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
+        description="Short name shown in screening summaries."
+    )
+    advice: Text = Field(description="One sentence shown with the urgent-care message.")
+    phrases: list[Phrase] = Field(
+        min_length=1, description="Lay phrasings that trigger this red flag."
+    )
+    unless: list[Phrase] = Field(
+        default_factory=list,
+        description="Phrases showing the message is not this red flag (e.g. 'last year').",
+    )
+
+
+class RedFlagsFile(Strict):
+    """knowledge/red_flags.yaml: symptoms that stop everything and send people to urgent care."""
+
+    version: Literal[1]
+    guidance: list[Phrase] = Field(min_length=1, description="Published guidance followed.")
+    message: Text = Field(description="Urgent-care message; use {clinic.emergency_number}.")
+    categories: list[RedFlagCategory] = Field(min_length=1)
+
+
+# --- messages.yaml ----------------------------------------------------------------------------
+
+
+class Messages(Strict):
+    greeting: Text = Field(description="Reply to /start: what the bot does and does not do.")
+    help: Text = Field(description="Reply to /help.")
+    disclaimer: Text = Field(description="Short 'information, not a diagnosis' line.")
+    ask_prompt: Text = Field(description="Shown after 'Ask a question' is chosen.")
+    did_you_mean: Text = Field(description="Heading above 'did you mean' choices.")
+    unknown: Text = Field(description="When no topic matches: honest, with the topic menu.")
+    none_of_these: Text = Field(description="After 'none of these' is chosen.")
+    related_heading: Text = Field(description="Heading above related topics under an answer.")
+    topics_heading: Text = Field(description="Heading of the topic menu (/topics).")
+    small_talk_hello: Text
+    small_talk_thanks: Text
+    small_talk_bye: Text
+    small_talk_ok: Text
+    cancelled: Text = Field(description="After /cancel when something was in progress.")
+    nothing_to_cancel: Text
+    forgotten: Text = Field(description="After /forget; {deleted} lists what was deleted.")
+    text_only: Text = Field(description="Reply to stickers, photos, voice notes and the like.")
+    error: Text = Field(description="When something goes wrong on the bot's side.")
+    unknown_command: Text
+    stale_button: Text = Field(description="A button from an old message was pressed.")
+
+
+class Buttons(Strict):
+    ask: Label
+    screen: Label
+    topics: Label
+    yes: Label
+    no: Label
+    not_sure: Label
+    back: Label
+    cancel: Label
+    none_of_these: Label
+    menu: Label
+    booking: Label
+
+
+class MessagesFile(Strict):
+    """knowledge/messages.yaml: everything the bot says that is not an FAQ answer."""
+
+    version: Literal[1]
+    messages: Messages
+    buttons: Buttons
+
+
+# --- screening.yaml ---------------------------------------------------------------------------
+
+AnswerId = Literal["yes", "no", "not-sure"]
+ANSWER_IDS: tuple[AnswerId, ...] = ("yes", "no", "not-sure")
+
+
+class ScoreBand(Strict):
+    """A condition on a score: the total, or a group (subscale) of steps."""
+
+    group: Id | Literal["total"] = Field(description="A step group, or 'total' for all steps.")
+    min: float | int | None = Field(default=None, description="Lowest score that matches.")
+    max: float | int | None = Field(default=None, description="Highest score that matches.")
+
+
+class Step(Strict):
+    id: Id
+    question: Text
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=80)] = Field(
+        description="Short wording for the answer summary a person can show a therapist."
+    )
+    group: Id = Field(description="Group (subscale) the step belongs to, e.g. red-flags.")
+    scores: dict[AnswerId, float | int] = Field(
+        default_factory=dict, description="Score per answer; answers left out score 0."
+    )
+    next: dict[AnswerId, Id] = Field(
+        default_factory=dict,
+        description="Where an answer leads: a step id or an outcome id. Default: the next step.",
+    )
+
+
+class Outcome(Strict):
+    id: Id
+    text: Text
+    when: list[ScoreBand] = Field(
+        default_factory=list,
+        description="All must hold; the first outcome whose conditions hold is chosen.",
+    )
+    immediate: bool = Field(
+        default=False, description="Checked after every answer, ending the screening at once."
+    )
+    urgent: bool = Field(default=False, description="Counts as a red-flag redirect.")
+
+
+class ScreeningFile(Strict):
+    """knowledge/screening.yaml: the screening questions, walked in order, and its outcomes."""
+
+    version: Literal[1]
+    title: Label
+    intro: Text
+    steps: list[Step] = Field(min_length=1)
+    outcomes: list[Outcome] = Field(min_length=1)
+
+
+FILE_MODELS: dict[str, type[Strict]] = {
+    "faq.yaml": FaqFile,
+    "synonyms.yaml": SynonymsFile,
+    "red_flags.yaml": RedFlagsFile,
+    "messages.yaml": MessagesFile,
+    "screening.yaml": ScreeningFile,
+}
