@@ -190,7 +190,7 @@ def _check_version(document: YamlDocument) -> list[Problem]:
         return [
             Problem(
                 document.file,
-                1,
+                document.line_of(()),
                 "",
                 "the top level must be a mapping of keys",
                 "start the file with `version: 1`; see knowledge/README.md",

@@ -206,3 +206,21 @@ FILE_MODELS: dict[str, type[Strict]] = {
     "messages.yaml": MessagesFile,
     "screening.yaml": ScreeningFile,
 }
+
+
+def schema_filename(knowledge_file: str) -> str:
+    """``faq.yaml`` -> ``faq.schema.json``, the file named in each knowledge file's first line."""
+    return knowledge_file.removesuffix(".yaml") + ".schema.json"
+
+
+def json_schemas() -> dict[str, dict[str, object]]:
+    """JSON Schema per knowledge file, for editors (yaml-language-server) to complete and check."""
+    schemas: dict[str, dict[str, object]] = {}
+    for filename, model in FILE_MODELS.items():
+        schema = model.model_json_schema()
+        schemas[schema_filename(filename)] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$comment": "Generated from bot/schema.py by scripts/generate_schemas.py; do not edit.",
+            **schema,
+        }
+    return schemas

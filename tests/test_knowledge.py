@@ -1,0 +1,192 @@
+"""Loading, validation and lint of the knowledge files, on the shipped base and broken copies."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main as cli_main
+from bot.knowledge import REQUIRED_TOPIC_IDS, load_knowledge
+from bot.problems import KnowledgeError
+from bot.schema import FILE_MODELS, json_schemas, schema_filename
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+BROKEN = Path(__file__).parent / "fixtures" / "broken"
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped knowledge base."""
+    target = tmp_path / "kb"
+    shutil.copytree(KNOWLEDGE, target)
+    return target
+
+
+def problems_of(kb_dir: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(kb_dir)
+    return [str(p).replace(f"{kb_dir}/", "") for p in caught.value.problems]
+
+
+# --- the shipped knowledge ---------------------------------------------------------------------
+
+
+def test_shipped_knowledge_is_valid_and_complete() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    ids = [t.id for t in kb.topics]
+    assert set(REQUIRED_TOPIC_IDS) <= set(ids)
+    assert all(len(t.questions) >= 8 for t in kb.topics), "each topic needs 8+ phrasings"
+    assert all(t.related for t in kb.topics), "every answer should lead somewhere"
+    assert [w for w in kb.warnings] == [], "\n".join(map(str, kb.warnings))
+
+
+def test_booking_answer_is_filled_from_clinic_settings(kb_copy: Path) -> None:
+    from bot.config import ClinicSettings
+
+    clinic = ClinicSettings(
+        name="Spine & Co", phone="+44 20 7946 0000", booking_url="https://x.test"
+    )
+    answer = load_knowledge(kb_copy, clinic).topic("booking").answer
+    assert "+44 20 7946 0000" in answer
+    assert "{clinic." not in answer
+
+
+def test_article_topics_name_an_article_section() -> None:
+    article = (ROOT.parent / "shared" / "source" / "article.txt").read_text(encoding="utf-8")
+    headings = {line.strip() for line in article.splitlines() if line.strip()}
+    for topic in load_knowledge(KNOWLEDGE).topics:
+        assert topic.source == "clinic" or topic.source in headings, (topic.id, topic.source)
+        assert (topic.source == "clinic") == (topic.id == "booking"), topic.id
+
+
+@pytest.mark.parametrize("filename", sorted(FILE_MODELS))
+def test_each_file_points_editors_at_its_schema(filename: str) -> None:
+    first, second = (KNOWLEDGE / filename).read_text(encoding="utf-8").splitlines()[:2]
+    assert first == f"# yaml-language-server: $schema=schemas/{schema_filename(filename)}"
+    assert second == "version: 1"
+
+
+def test_schema_files_are_up_to_date() -> None:
+    for name, schema in json_schemas().items():
+        on_disk = json.loads((KNOWLEDGE / "schemas" / name).read_text(encoding="utf-8"))
+        assert on_disk == schema, f"{name} is stale: run python scripts/generate_schemas.py"
+
+
+# --- broken copies: one fixture per kind of mistake --------------------------------------------
+
+
+def _expectations(fixture: Path) -> list[str]:
+    lines = fixture.read_text(encoding="utf-8").splitlines()
+    return [line.removeprefix("# expect: ") for line in lines if line.startswith("# expect: ")]
+
+
+@pytest.mark.parametrize("fixture", sorted(BROKEN.glob("*.yaml")), ids=lambda p: p.stem)
+def test_broken_fixture_reports_exact_problem(kb_copy: Path, fixture: Path) -> None:
+    target = fixture.name.split(".")[0] + ".yaml"
+    shutil.copy(fixture, kb_copy / target)
+    reported = problems_of(kb_copy)
+    for expected in _expectations(fixture):
+        assert expected in reported, "\n".join(["missing: " + expected, "got:", *reported])
+
+
+def test_every_problem_is_reported_at_once(kb_copy: Path) -> None:
+    shutil.copy(BROKEN / "faq.unknown-key.yaml", kb_copy / "faq.yaml")
+    shutil.copy(BROKEN / "synonyms.variant-twice.yaml", kb_copy / "synonyms.yaml")
+    reported = problems_of(kb_copy)
+    files = {line.split(":")[0] for line in reported}
+    assert {"faq.yaml", "synonyms.yaml"} <= files
+
+
+def test_missing_required_topic_is_an_error(kb_copy: Path) -> None:
+    text = (kb_copy / "faq.yaml").read_text(encoding="utf-8")
+    (kb_copy / "faq.yaml").write_text(text.replace("id: booking", "id: book-now"), "utf-8")
+    assert any("the required topic `booking` is missing" in p for p in problems_of(kb_copy))
+
+
+def test_lint_warns_about_a_question_under_two_topics(kb_copy: Path) -> None:
+    kb = load_knowledge(kb_copy)
+    stolen = kb.topic("sciatica").questions[0]
+    text = (kb_copy / "faq.yaml").read_text(encoding="utf-8")
+    marker = "  - id: posture\n"
+    assert marker in text
+    head, tail = text.split(marker, 1)
+    questions_at = tail.index("    questions:\n") + len("    questions:\n")
+    tail = tail[:questions_at] + f"      - {json.dumps(stolen)}\n" + tail[questions_at:]
+    (kb_copy / "faq.yaml").write_text(head + marker + tail, encoding="utf-8")
+    warnings = [str(w) for w in load_knowledge(kb_copy).warnings]
+    assert any("also under `sciatica`" in w and "warning:" in w for w in warnings), warnings
+
+
+# --- the check command, including hostile input ------------------------------------------------
+
+
+def run_check(kb_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--kb", str(kb_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_check_passes_on_shipped_knowledge(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["check", "--kb", str(KNOWLEDGE)]) == 0
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "18 topics" in summary
+    assert "0 errors; valid" in summary
+
+
+def test_check_lists_problems_with_file_and_line(kb_copy: Path) -> None:
+    shutil.copy(BROKEN / "faq.dangling-related.yaml", kb_copy / "faq.yaml")
+    result = run_check(kb_copy)
+    assert result.returncode == 1
+    assert "faq.yaml:8: topics[0].related[1]: `streching` is not a topic id" in result.stdout
+    assert "not valid" in result.stdout.splitlines()[-1]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def _bomb() -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+    return "version: 1\n" + "\n".join(lines) + "\n"
+
+
+HOSTILE: dict[str, bytes] = {
+    "empty": b"",
+    "binary": bytes(range(256)) * 4,
+    "list": b"- 1\n- 2\n",
+    "huge": b"version: 1\ntopics:\n" + b"  - id: x\n" * 1_100_000,
+    "deep": b"version: 1\nx: " + b"[" * 10_000 + b"]" * 10_000 + b"\n",
+    "deep-mapping": b"version: 1\n" + b"".join(b" " * i + b"k:\n" for i in range(200)),
+    "bomb": _bomb().encode(),
+    "nul": b"version: 1\x00\n",
+    "tabs": b"version: 1\ntopics:\n\t- id: x\n",
+    "scalar": b"just some words\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_check_survives_hostile_files(kb_copy: Path, name: str) -> None:
+    (kb_copy / "faq.yaml").write_bytes(HOSTILE[name])
+    result = run_check(kb_copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert any(line.startswith(f"{kb_copy}/faq.yaml") for line in result.stdout.splitlines()), (
+        result.stdout
+    )
+
+
+def test_check_on_a_missing_folder_says_so(tmp_path: Path) -> None:
+    result = run_check(tmp_path / "nope")
+    assert result.returncode == 1
+    assert "no such folder" in result.stdout
