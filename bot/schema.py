@@ -209,7 +209,7 @@ FILE_MODELS: dict[str, type[Strict]] = {
 
 
 def schema_filename(knowledge_file: str) -> str:
-    """``faq.yaml`` -> ``faq.schema.json``, the file named in each knowledge file's first line."""
+    """``faq.yaml`` -> ``faq.schema.json``, named in the first line of each knowledge file."""
     return knowledge_file.removesuffix(".yaml") + ".schema.json"
 
 
@@ -220,7 +220,7 @@ def json_schemas() -> dict[str, dict[str, object]]:
         schema = model.model_json_schema()
         schemas[schema_filename(filename)] = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$comment": "Generated from bot/schema.py by scripts/generate_schemas.py; do not edit.",
+            "$comment": "Made from bot/schema.py by scripts/generate_schemas.py; do not edit.",
             **schema,
         }
     return schemas

@@ -43,7 +43,7 @@ def test_shipped_knowledge_is_valid_and_complete() -> None:
     assert set(REQUIRED_TOPIC_IDS) <= set(ids)
     assert all(len(t.questions) >= 8 for t in kb.topics), "each topic needs 8+ phrasings"
     assert all(t.related for t in kb.topics), "every answer should lead somewhere"
-    assert [w for w in kb.warnings] == [], "\n".join(map(str, kb.warnings))
+    assert list(kb.warnings) == [], "\n".join(map(str, kb.warnings))
 
 
 def test_booking_answer_is_filled_from_clinic_settings(kb_copy: Path) -> None:
