@@ -49,11 +49,38 @@ class ClinicSettings(Section):
 
 
 class MatchingSettings(Section):
-    """Matcher thresholds; the defaults are calibrated on tests/eval/dev.yaml (see docs)."""
+    """Matcher thresholds and weights, in one place.
 
+    The defaults are calibrated on tests/eval/dev.yaml with
+    ``python benchmarks/calibrate.py`` (see docs/matching.md); never on the held-out set.
+    """
+
+    # Decision: answer when the best topic reaches answer_score and leads the runner-up by
+    # margin; suggest (did you mean) from suggest_score; below that, say it is not known.
     answer_score: Annotated[float, Field(ge=0, le=100)] = 70.0
     suggest_score: Annotated[float, Field(ge=0, le=100)] = 50.0
     margin: Annotated[float, Field(ge=0, le=100)] = 5.0
+    top_k: Annotated[int, Field(ge=1, le=20)] = 5
+    # Scoring: weighted mix of query coverage, question coverage (both idf-weighted) and a
+    # rapidfuzz token_set_ratio, plus a bonus for query words found in other questions of
+    # the same topic.
+    query_weight: Annotated[float, Field(ge=0)] = 1.0
+    question_weight: Annotated[float, Field(ge=0)] = 1.0
+    fuzzy_weight: Annotated[float, Field(ge=0)] = 1.0
+    topic_bonus: Annotated[float, Field(ge=0, le=100)] = 10.0
+    # Sentences of a long message are also scored alone, a little lower than the whole.
+    segment_penalty: Annotated[float, Field(ge=0, le=100)] = 5.0
+    max_segments: Annotated[int, Field(ge=1, le=50)] = 8
+    # Only this much of a message is matched, so time per message is bounded.
+    max_chars: Annotated[int, Field(ge=50)] = 1000
+    # Words in more than this share of topics are generic ("back", "pain"): alone they never
+    # justify an answer.
+    generic_share: Annotated[float, Field(gt=0, le=1)] = 0.3
+    candidates: Annotated[int, Field(ge=1)] = 60
+    # rapidfuzz ratio an unknown word needs to be read as a typo of a known word.
+    typo_cutoff: Annotated[float, Field(ge=50, le=100)] = 84.0
+    # Red flags: the whole message is checked up to this many characters.
+    red_flag_max_chars: Annotated[int, Field(ge=100)] = 20_000
 
 
 class Settings(Section):

@@ -1,0 +1,384 @@
+"""Question matching: normalise, rewrite synonyms, score topics with rapidfuzz, decide."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from rapidfuzz import fuzz, process
+
+from bot.config import MatchingSettings
+from bot.schema import FaqFile, SynonymsFile
+
+Outcome = Literal["answer", "suggest", "unknown"]
+
+
+def words(text: str) -> list[str]:
+    """Whitespace-separated words of a word list written as one string."""
+    return text.split()
+
+
+# Words that carry no topic: function words plus the chatter around a question ("hi", "pls").
+# Negations are not here on purpose: the red-flag check works on the same tokens and needs them.
+STOP_WORDS: Final = frozenset(
+    words(
+        """
+    a an the and or but if so of to in on at by for with from into onto about as than then
+    is am are was were be been being do does did doing done have has had having get got getting
+    i me my mine myself you your yours we us our they them their he him his she her it its
+    this that these those there here what whats which who whom whose when where why how hows
+    can could would should will shall may might must just really actually quite very too also
+    any some all much many more most lot lots bit kind sort thing things stuff like
+    hi hello hey hiya thanks thank please pls plz ok okay yes yeah yep lol oh um uh well
+    im ive id ill youre youve dont doesnt didnt isnt arent wasnt wont cant couldnt shouldnt
+    not no nor
+    question quick wondering wonder tell know want need let go going gonna wanna maybe
+    one ones someone something anything everything way ways
+    """
+    )
+)
+# Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
+MIN_CORRECTABLE = 3
+# Text beyond this is never looked at: time per message stays bounded whatever arrives.
+_SENTENCE_SPLIT = re.compile(r"[.!?;:\n]+|\s[-–—]+\s")
+_APOSTROPHES = re.compile(r"[’'`´]")
+_NON_WORD = re.compile(r"[^\w]+|_+")
+_REPEATS = re.compile(r"(\w)\1{2,}")
+_CACHE_LIMIT = 50_000
+
+
+def stem(token: str) -> str:
+    """A light, consistent suffix strip: the same on both sides is what matters, not grammar."""
+    if len(token) <= 3 or token.isdigit():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        token = token[:-3] + "y"
+    elif token.endswith(("sses", "ches", "shes", "xes", "zes")):
+        token = token[:-2]
+    elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        token = token[:-1]
+    if token.endswith("ing") and len(token) > 5:
+        token = token[:-3]
+    elif (token.endswith("ed") and len(token) > 4) or (token.endswith("ly") and len(token) > 5):
+        token = token[:-2]
+    if len(token) > 3 and token[-1] == token[-2] and token[-1] not in "lsz":
+        token = token[:-1]  # sitting -> sitt -> sit
+    if len(token) > 4 and token[-1] in "ey":
+        token = token[:-1]  # move/moving -> mov, injury/injured -> injur
+    return token
+
+
+def tokenize(text: str) -> list[str]:
+    """NFKC, casefold, apostrophes dropped ("can't" -> "cant"), emoji and punctuation gone."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _APOSTROPHES.sub("", text)
+    text = _NON_WORD.sub(" ", text)
+    text = _REPEATS.sub(r"\1\1", text)  # "sooooo" -> "soo", "jjjjjjj" -> "jj"
+    return text.split()
+
+
+@dataclass
+class Normaliser:
+    """Turns text into stemmed tokens: typo correction, synonym rewriting, stop words marked."""
+
+    vocabulary: frozenset[str]
+    # Stemmed variant token sequence -> stemmed replacement tokens, longest first when used.
+    rewrites: dict[tuple[str, ...], tuple[str, ...]]
+    typo_cutoff: float = 84.0
+    _by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
+    _corrections: dict[str, str] = field(default_factory=dict, repr=False)
+    _longest: int = 1
+    _stop_stems: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for word in self.vocabulary:
+            if len(word) >= MIN_CORRECTABLE and not word.isdigit():
+                self._by_length.setdefault(len(word), []).append(word)
+        for words in self._by_length.values():
+            words.sort()  # deterministic ties
+        self._longest = max((len(k) for k in self.rewrites), default=1)
+        self._stop_stems = frozenset(stem(w) for w in STOP_WORDS)
+
+    @classmethod
+    def build(
+        cls, texts: Iterable[str], synonyms: SynonymsFile | None, typo_cutoff: float = 84.0
+    ) -> Normaliser:
+        vocabulary: set[str] = set(STOP_WORDS)
+        for text in texts:
+            vocabulary.update(tokenize(text))
+        pairs: list[tuple[str, str]] = []
+        if synonyms is not None:
+            for entry in synonyms.synonyms:
+                vocabulary.update(tokenize(entry.term))
+                for variant in entry.variants:
+                    vocabulary.update(tokenize(variant))
+                    pairs.append((variant, entry.term))
+        rewrites: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for variant, term in pairs:
+            key = tuple(stem(t) for t in tokenize(variant))
+            value = tuple(stem(t) for t in tokenize(term))
+            if key and key != value:
+                rewrites.setdefault(key, value)
+        return cls(frozenset(vocabulary), rewrites, typo_cutoff)
+
+    def correct(self, token: str) -> str:
+        """The vocabulary word a typo was meant to be, or the token itself."""
+        if token in self.vocabulary or len(token) < MIN_CORRECTABLE or token.isdigit():
+            return token
+        cached = self._corrections.get(token)
+        if cached is not None:
+            return cached
+        # Short words need a closer match: one wrong letter in four is already a lot.
+        cutoff = self.typo_cutoff if len(token) >= 5 else max(self.typo_cutoff, 85.0)
+        best, best_score = token, 0.0
+        for length in range(len(token) - 2, len(token) + 3):
+            words = self._by_length.get(length)
+            if not words:
+                continue
+            found = process.extractOne(
+                token, words, scorer=fuzz.ratio, processor=None, score_cutoff=cutoff
+            )
+            if found is not None and found[1] > best_score:
+                best, best_score = found[0], found[1]
+        if len(self._corrections) >= _CACHE_LIMIT:
+            self._corrections.clear()
+        self._corrections[token] = best
+        return best
+
+    def stems(self, text: str, *, correct: bool = True) -> list[str]:
+        """Stemmed tokens of ``text`` with synonyms rewritten; stop words still present."""
+        tokens = tokenize(text)
+        if correct:
+            tokens = [self.correct(t) for t in tokens]
+        stemmed = [stem(t) for t in tokens]
+        if not self.rewrites:
+            return stemmed
+        out: list[str] = []
+        i = 0
+        while i < len(stemmed):
+            for size in range(min(self._longest, len(stemmed) - i), 0, -1):
+                replacement = self.rewrites.get(tuple(stemmed[i : i + size]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    i += size
+                    break
+            else:
+                out.append(stemmed[i])
+                i += 1
+        return out
+
+    def content(self, stems: Sequence[str]) -> list[str]:
+        """Stems that carry meaning, in order, without repeats."""
+        seen: dict[str, None] = {}
+        for s in stems:
+            if s not in self._stop_stems and len(s) > 1 and not s.isdigit():
+                seen.setdefault(s, None)
+        return list(seen)
+
+
+@dataclass(frozen=True)
+class Match:
+    """One candidate topic and how well the message matched it (0-100)."""
+
+    topic_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a message: answer a topic, suggest a few, or say it is not known."""
+
+    outcome: Outcome
+    matches: tuple[Match, ...]
+    reason: str
+
+    @property
+    def topic_id(self) -> str | None:
+        """The answered topic when the outcome is "answer", else None."""
+        return self.matches[0].topic_id if self.outcome == "answer" and self.matches else None
+
+    @property
+    def score(self) -> float:
+        return self.matches[0].score if self.matches else 0.0
+
+
+@dataclass(frozen=True)
+class _Question:
+    topic: int
+    tokens: frozenset[str]
+    text: str  # content stems joined, for the fuzzy scorers
+    weight: float  # sum of idf of its tokens
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: float
+    specific: bool  # shares a word that is not in most topics
+
+
+class Matcher:
+    """An index over every topic's questions, built once; :meth:`decide` is cheap per message."""
+
+    def __init__(
+        self,
+        faq: FaqFile,
+        synonyms: SynonymsFile | None = None,
+        settings: MatchingSettings | None = None,
+        normaliser: Normaliser | None = None,
+    ) -> None:
+        self.settings = settings or MatchingSettings()
+        texts = [q for t in faq.topics for q in (t.title, *t.questions)]
+        self.normaliser = normaliser or Normaliser.build(
+            texts, synonyms, self.settings.typo_cutoff
+        )
+        norm = self.normaliser
+        self.topic_ids: tuple[str, ...] = tuple(t.id for t in faq.topics)
+        per_question: list[tuple[int, list[str]]] = []
+        topic_tokens: list[set[str]] = [set() for _ in faq.topics]
+        for index, topic in enumerate(faq.topics):
+            for question in (topic.title, *topic.questions):
+                tokens = norm.content(norm.stems(question, correct=False))
+                if tokens:
+                    per_question.append((index, tokens))
+                    topic_tokens[index].update(tokens)
+        count = max(len(faq.topics), 1)
+        df: dict[str, int] = {}
+        for tokens_of_topic in topic_tokens:
+            for token in tokens_of_topic:
+                df[token] = df.get(token, 0) + 1
+        # Document frequency over topics, not questions: a word every question of one topic
+        # repeats is what makes that topic, not a common word.
+        self.idf: dict[str, float] = {t: math.log(1 + count / (n + 0.5)) for t, n in df.items()}
+        self.unknown_idf = math.log(1 + count / 0.5)
+        self.generic_df = max(2, int(count * self.settings.generic_share))
+        self.df = df
+        self.questions: tuple[_Question, ...] = tuple(
+            _Question(
+                topic,
+                frozenset(tokens),
+                " ".join(sorted(tokens)),
+                sum(self.idf[t] for t in set(tokens)),
+            )
+            for topic, tokens in per_question
+        )
+        postings: dict[str, list[int]] = {}
+        for qi, entry in enumerate(self.questions):
+            for token in entry.tokens:
+                postings.setdefault(token, []).append(qi)
+        self.postings: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in postings.items()}
+        self.topic_vocab: tuple[frozenset[str], ...] = tuple(frozenset(s) for s in topic_tokens)
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def segments(self, text: str) -> list[list[str]]:
+        """The whole (bounded) message first, then each sentence or clause of it."""
+        text = text[: self.settings.max_chars]
+        norm = self.normaliser
+        whole = norm.content(norm.stems(text))
+        parts = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
+        out = [whole]
+        if len(parts) > 1:
+            for part in parts[-self.settings.max_segments :]:
+                tokens = norm.content(norm.stems(part))
+                if tokens and tokens != whole:
+                    out.append(tokens)
+        return out
+
+    def _weight(self, token: str) -> float:
+        return self.idf.get(token, self.unknown_idf)
+
+    def _score_tokens(self, tokens: Sequence[str]) -> dict[int, _Scored]:
+        """Score of each candidate topic for one run of content stems."""
+        s = self.settings
+        if not tokens:
+            return {}
+        query = frozenset(tokens)
+        weights = {t: self._weight(t) for t in query}
+        total = sum(weights.values())
+        # Candidates: questions sharing a word, gathered from the inverted index. Words in most
+        # topics would pull in everything, so they only count when nothing rarer matched.
+        overlap: dict[int, float] = {}
+        rare = [t for t in query if t in self.postings and self.df[t] <= self.generic_df]
+        for token in rare or [t for t in query if t in self.postings]:
+            w = weights[token]
+            for qi in self.postings[token]:
+                overlap[qi] = overlap.get(qi, 0.0) + w
+        if not overlap:
+            return {}
+        if len(overlap) > s.candidates:
+            best = sorted(overlap.items(), key=lambda kv: -kv[1])[: s.candidates]
+        else:
+            best = list(overlap.items())
+        query_text = " ".join(sorted(query))
+        result: dict[int, _Scored] = {}
+        for qi, _ in best:
+            question = self.questions[qi]
+            shared = query & question.tokens
+            inter = sum(weights[t] for t in shared)
+            query_cover = inter / total
+            question_cover = inter / question.weight if question.weight else 0.0
+            fuzzy = fuzz.token_set_ratio(query_text, question.text, processor=None) / 100
+            score = (
+                100
+                * (
+                    s.query_weight * query_cover
+                    + s.question_weight * question_cover
+                    + s.fuzzy_weight * fuzzy
+                )
+                / (s.query_weight + s.question_weight + s.fuzzy_weight)
+            )
+            topic_cover = sum(weights[t] for t in query & self.topic_vocab[question.topic])
+            score += s.topic_bonus * (topic_cover - inter) / total
+            specific = any(self.df[t] <= self.generic_df for t in shared)
+            previous = result.get(question.topic)
+            if previous is None or score > previous.score:
+                result[question.topic] = _Scored(min(score, 100.0), specific)
+        return result
+
+    def rank(self, text: str) -> tuple[list[Match], bool]:
+        """Topics best first, and whether the best one shares a specific content word."""
+        combined: dict[int, _Scored] = {}
+        for n, tokens in enumerate(self.segments(text)):
+            penalty = 0.0 if n == 0 else self.settings.segment_penalty
+            for topic, scored in self._score_tokens(tokens).items():
+                value = scored.score - penalty
+                previous = combined.get(topic)
+                if previous is None or value > previous.score:
+                    combined[topic] = _Scored(
+                        value, scored.specific or bool(previous and previous.specific)
+                    )
+        ranked = sorted(combined.items(), key=lambda kv: (-kv[1].score, kv[0]))
+        matches = [Match(self.topic_ids[t], round(max(v.score, 0.0), 1)) for t, v in ranked]
+        specific = bool(ranked) and ranked[0][1].specific
+        return matches, specific
+
+    def decide(self, text: str) -> Decision:
+        """Answer, suggest up to 3 topics, or say it does not know; with the reason."""
+        s = self.settings
+        matches, specific = self.rank(text)
+        top = tuple(matches[: s.top_k])
+        if not matches:
+            return Decision("unknown", (), "no content word in common with any topic")
+        best = matches[0].score
+        second = matches[1].score if len(matches) > 1 else 0.0
+        if best >= s.answer_score and best - second >= s.margin and specific:
+            return Decision(
+                "answer",
+                top,
+                f"score {best:.1f} >= {s.answer_score}, ahead by {best - second:.1f}",
+            )
+        if best >= s.suggest_score:
+            why = (
+                "only generic words in common"
+                if not specific
+                else f"runner-up within {s.margin}"
+                if best >= s.answer_score
+                else f"score {best:.1f} below {s.answer_score}"
+            )
+            suggestions = tuple(m for m in top if m.score >= s.suggest_score - s.margin)[:3]
+            return Decision("suggest", suggestions, why)
+        return Decision("unknown", top, f"score {best:.1f} below {s.suggest_score}")

@@ -1,0 +1,100 @@
+"""Red-flag detection: phrases from red_flags.yaml found in a message, typos and order forgiven."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bot.matching import Normaliser, stem, words
+from bot.schema import RedFlagsFile
+
+# Words dropped from both phrases and messages before matching, so "wet myself" finds
+# "I wet myself" and "numb down there" finds "it's numb down there". Negations stay: they
+# are part of phrases such as "can't pee".
+FILLER: Final = frozenset(
+    stem(w)
+    for w in words(
+        "a an the my me i im ive myself mine your our his her their its it is am are was were be "
+        "been being this that these those so just really very bit little quite and or of to at"
+    )
+)
+# Extra tokens allowed inside a phrase's span ("can't feel the toilet paper when I wipe").
+_SLACK: Final = 3
+
+
+@dataclass(frozen=True)
+class RedFlagHit:
+    """A red flag found in a message: its category, the knowledge phrase, and the score."""
+
+    category_id: str
+    phrase: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    category: int
+    text: str
+    tokens: tuple[str, ...]
+
+
+def _span_found(tokens: Sequence[str], positions: dict[str, list[int]]) -> bool:
+    """Whether every token occurs, in any order, inside one window of the message."""
+    if any(t not in positions for t in tokens):
+        return False
+    if len(tokens) == 1:
+        return True
+    window = len(tokens) + _SLACK
+    # Anchor on the rarest token; check the others lie within the window around it.
+    anchor = min(tokens, key=lambda t: len(positions[t]))
+    for start in positions[anchor]:
+        low, high = start - window, start + window
+        if all(any(low <= p <= high for p in positions[t]) for t in tokens if t != anchor):
+            return True
+    return False
+
+
+class RedFlagDetector:
+    """Finds red-flag phrases in a message; recall first, ``unless`` phrases veto a category."""
+
+    def __init__(
+        self, red_flags: RedFlagsFile, normaliser: Normaliser, max_chars: int = 20_000
+    ) -> None:
+        self.normaliser = normaliser
+        self.max_chars = max_chars
+        self.category_ids: tuple[str, ...] = tuple(c.id for c in red_flags.categories)
+        self.phrases: list[_Phrase] = []
+        self.unless: list[list[tuple[str, ...]]] = []
+        for index, category in enumerate(red_flags.categories):
+            for phrase in category.phrases:
+                tokens = self._tokens(phrase, correct=False)
+                if tokens:
+                    self.phrases.append(_Phrase(index, phrase, tokens))
+            vetoes = [self._tokens(p, correct=False) for p in category.unless]
+            self.unless.append([v for v in vetoes if v])
+        # Longer phrases first: the most specific explanation is the one reported.
+        self.phrases.sort(key=lambda p: -len(p.tokens))
+
+    def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
+        stems = self.normaliser.stems(text, correct=correct)
+        return tuple(t for t in stems if t not in FILLER)
+
+    def check(self, text: str) -> RedFlagHit | None:
+        """The first red flag the message describes, or None."""
+        tokens = self._tokens(text[: self.max_chars], correct=True)
+        if not tokens:
+            return None
+        positions: dict[str, list[int]] = {}
+        for i, token in enumerate(tokens):
+            positions.setdefault(token, []).append(i)
+        vetoed: dict[int, bool] = {}
+        for phrase in self.phrases:
+            if not _span_found(phrase.tokens, positions):
+                continue
+            category = phrase.category
+            if category not in vetoed:
+                vetoed[category] = any(_span_found(v, positions) for v in self.unless[category])
+            if not vetoed[category]:
+                return RedFlagHit(self.category_ids[category], phrase.text, 100.0)
+        return None
