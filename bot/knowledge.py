@@ -16,8 +16,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from rapidfuzz import fuzz
 
-from bot.config import ClinicSettings
+from bot.config import ClinicSettings, MatchingSettings
+from bot.matching import Matcher, Normaliser
 from bot.problems import KnowledgeError, Problem
+from bot.safety import RedFlagDetector
 from bot.schema import (
     ANSWER_IDS,
     FILE_MODELS,
@@ -88,6 +90,9 @@ class KnowledgeBase:
     red_flags: RedFlagsFile
     messages: MessagesFile
     screening: ScreeningFile
+    # Built once here, so every message is matched against a ready index.
+    matcher: Matcher
+    red_flags_detector: RedFlagDetector
     warnings: tuple[Problem, ...] = ()
     topics_by_id: Mapping[str, Topic] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -640,7 +645,11 @@ def _display_name(path: Path) -> str:
         return str(path)
 
 
-def load_knowledge(directory: Path, clinic: ClinicSettings | None = None) -> KnowledgeBase:
+def load_knowledge(
+    directory: Path,
+    clinic: ClinicSettings | None = None,
+    matching: MatchingSettings | None = None,
+) -> KnowledgeBase:
     """Load every knowledge file; raise :class:`KnowledgeError` listing every problem found."""
     clinic = clinic or ClinicSettings()
     problems: list[Problem] = []
@@ -681,6 +690,8 @@ def load_knowledge(directory: Path, clinic: ClinicSettings | None = None) -> Kno
     assert red_flags is not None
     assert messages is not None
     assert screening is not None
+    matcher, detector = build_matching(faq, synonyms, red_flags, matching)
+    warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
     return KnowledgeBase(
         directory=directory,
         faq=faq,
@@ -688,9 +699,50 @@ def load_knowledge(directory: Path, clinic: ClinicSettings | None = None) -> Kno
         red_flags=red_flags,
         messages=messages,
         screening=screening,
+        matcher=matcher,
+        red_flags_detector=detector,
         warnings=tuple(sorted(warnings, key=_order)),
         topics_by_id=MappingProxyType({t.id: t for t in faq.topics}),
     )
+
+
+def build_matching(
+    faq: FaqFile,
+    synonyms: SynonymsFile,
+    red_flags: RedFlagsFile,
+    settings: MatchingSettings | None = None,
+) -> tuple[Matcher, RedFlagDetector]:
+    """The matcher and the red-flag detector, sharing one vocabulary for typo correction."""
+    settings = settings or MatchingSettings()
+    texts = [q for t in faq.topics for q in (t.title, *t.questions)]
+    texts += [p for c in red_flags.categories for p in (*c.phrases, *c.unless)]
+    normaliser = Normaliser.build(texts, synonyms, settings.typo_cutoff)
+    matcher = Matcher(faq, synonyms, settings, normaliser)
+    return matcher, RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)
+
+
+def _lint_matching(faq: FaqFile, matcher: Matcher, doc: YamlDocument) -> list[Problem]:
+    """A topic's own question that the matcher gives to another topic misleads people."""
+    warnings: list[Problem] = []
+    if sum(len(t.questions) for t in faq.topics) > 5000:
+        return warnings  # too slow for huge generated bases; the shipped one is far smaller
+    for i, topic in enumerate(faq.topics):
+        for j, question in enumerate(topic.questions):
+            matches, _ = matcher.rank(question)
+            if matches and matches[0].topic_id != topic.id:
+                path = ("topics", i, "questions", j)
+                warnings.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of(path),
+                        dotted_path(path),
+                        f"the matcher gives this question to `{matches[0].topic_id}`, "
+                        f"not to `{topic.id}`",
+                        "reword it with this topic's own words, or move it",
+                        "warning",
+                    )
+                )
+    return warnings
 
 
 def _typed(parsed: Mapping[str, Strict], filename: str, model: type[ModelT]) -> ModelT | None:
