@@ -1,0 +1,205 @@
+"""SQLite storage: conversation sessions and the unanswered-question log, nothing more."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DB_FILENAME = "bot.sqlite3"
+SECRET_ENV = "BACKPAIN_BOT_SECRET"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    user_ref TEXT NOT NULL,
+    chat_ref TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (user_ref, chat_ref)
+);
+CREATE TABLE IF NOT EXISTS unanswered (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_ref TEXT NOT NULL,
+    question TEXT NOT NULL,
+    closest_topic TEXT,
+    score REAL,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS unanswered_created ON unanswered (created_at);
+CREATE INDEX IF NOT EXISTS unanswered_user ON unanswered (user_ref);
+"""
+# Unanswered questions are for improving the knowledge base, not for reading people's
+# stories: keep at most this much of each.
+MAX_QUESTION_CHARS = 1000
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class UnansweredQuestion:
+    id: int
+    question: str
+    closest_topic: str | None
+    score: float | None
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What ``forget`` deleted, so the bot can tell the person."""
+
+    sessions: int
+    unanswered: int
+
+
+class Storage:
+    """One SQLite file under ``data_dir``; every query is parameterised."""
+
+    def __init__(self, path: Path, secret: str | None = None) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(
+                f"cannot open the database {path}: {exc}; check that data_dir exists and the "
+                "bot may write to it"
+            ) from None
+        try:
+            # WAL keeps readers and the writer apart and survives a kill -9 mid-write;
+            # synchronous=NORMAL is durable across process crashes in WAL mode.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            check = self._db.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(str(check[0] if check else "no answer"))
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StorageError(
+                f"the database {path} is damaged or not a database ({exc}); the bot did not "
+                "change it. Move it aside (keep a copy for recovery) and start the bot again "
+                "to create a new one"
+            ) from None
+        self._secret = (secret or self._stored_secret()).encode()
+
+    @classmethod
+    def open(cls, data_dir: Path, env: Mapping[str, str] | None = None) -> Storage:
+        """The bot's database in ``data_dir``, keyed with the secret from the environment."""
+        env = os.environ if env is None else env
+        return cls(data_dir / DB_FILENAME, env.get(SECRET_ENV) or None)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _stored_secret(self) -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+        if row:
+            return str(row[0])
+        value = secrets.token_hex(32)
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?)", (value,))
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'secret'").fetchone()
+        return str(row[0])
+
+    def user_ref(self, user_id: int) -> str:
+        """A keyed hash of a Telegram id: rows are linkable to a person only with the key."""
+        return hmac.new(self._secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    # --- sessions -------------------------------------------------------------------------
+
+    def load_session(self, user_id: int, chat_id: int) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT data FROM sessions WHERE user_ref = ? AND chat_ref = ?",
+            (self.user_ref(user_id), self.user_ref(chat_id)),
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+        except ValueError:
+            return None  # an unreadable session starts afresh rather than breaking the chat
+        return data if isinstance(data, dict) else None
+
+    def save_session(
+        self, user_id: int, chat_id: int, session: dict[str, Any], now: datetime
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (user_ref, chat_ref, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_ref, chat_ref) DO UPDATE SET data = excluded.data, "
+            "updated_at = excluded.updated_at",
+            (self.user_ref(user_id), self.user_ref(chat_id), json.dumps(session), now.isoformat()),
+        )
+
+    # --- unanswered questions -------------------------------------------------------------
+
+    def log_unanswered(
+        self,
+        user_id: int,
+        question: str,
+        closest_topic: str | None,
+        score: float | None,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO unanswered (user_ref, question, closest_topic, score, reason, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                self.user_ref(user_id),
+                question[:MAX_QUESTION_CHARS],
+                closest_topic,
+                score,
+                reason,
+                now.isoformat(),
+            ),
+        )
+
+    def unanswered(self, since: datetime | None = None) -> list[UnansweredQuestion]:
+        rows = self._db.execute(
+            "SELECT id, question, closest_topic, score, reason, created_at FROM unanswered "
+            "WHERE created_at >= ? ORDER BY id",
+            ((since or datetime.min).isoformat(),),
+        ).fetchall()
+        return [
+            UnansweredQuestion(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]))
+            for r in rows
+        ]
+
+    def purge_expired(self, now: datetime, retention_days: int) -> int:
+        """Delete unanswered questions older than the retention period; return how many."""
+        cutoff = (now - timedelta(days=retention_days)).isoformat()
+        cursor = self._db.execute("DELETE FROM unanswered WHERE created_at < ?", (cutoff,))
+        return cursor.rowcount
+
+    # --- the right to be forgotten --------------------------------------------------------
+
+    def forget(self, user_id: int) -> Forgotten:
+        ref = self.user_ref(user_id)
+        with self._transaction() as db:
+            sessions = db.execute("DELETE FROM sessions WHERE user_ref = ?", (ref,)).rowcount
+            unanswered = db.execute("DELETE FROM unanswered WHERE user_ref = ?", (ref,)).rowcount
+        return Forgotten(sessions=sessions, unanswered=unanswered)
