@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from bot.config import ClinicSettings
 from bot.knowledge import KnowledgeBase, load_knowledge
@@ -117,11 +118,70 @@ def cmd_check(kb_dir: Path, out: TextIO) -> int:
     return 0
 
 
+def _ask_line(kb: KnowledgeBase, text: str, as_json: bool, single: bool) -> str:
+    from bot.evaluation import ask
+
+    result = ask(kb, text)
+    if as_json:
+        return json.dumps(result.as_json(), ensure_ascii=False)
+    if single:
+        return result.answer
+    # One output line per input line, so piped questions and answers stay aligned.
+    label = "URGENT" if result.urgent else (result.topic or "-")
+    return f"{label}\t{result.score:.1f}\t" + " ".join(result.answer.split())
+
+
+def cmd_ask(
+    kb_dir: Path,
+    question: str | None,
+    as_json: bool,
+    stdin: BinaryIO,
+    out: BinaryIO,
+    err: TextIO,
+) -> int:
+    kb = load_or_report(kb_dir, err)
+    if kb is None:
+        return 1
+    if question is not None:
+        out.write(_ask_line(kb, question, as_json, single=True).encode("utf-8") + b"\n")
+        out.flush()
+        return 0
+    # Bytes in, so invalid UTF-8 is replaced rather than fatal; flushed per line for pipes.
+    for raw in stdin:
+        text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+        out.write(_ask_line(kb, text, as_json, single=False).encode("utf-8") + b"\n")
+        out.flush()
+    return 0
+
+
+def cmd_eval(kb_dir: Path, set_path: Path | None, out: TextIO, err: TextIO) -> int:
+    from bot.evaluation import EvalSetError, evaluate_default, format_report, load_cases
+
+    kb = load_or_report(kb_dir, err)
+    if kb is None:
+        return 1
+    path = set_path or Path("tests/eval/heldout.yaml")
+    try:
+        cases = load_cases(path)
+    except EvalSetError as exc:
+        print(exc, file=err)
+        return 1
+    report = evaluate_default(kb.matcher, kb.red_flags_detector, cases)
+    print(format_report(report, str(path)), file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "check":
             return cmd_check(args.kb, sys.stdout)
+        if args.command == "ask":
+            return cmd_ask(
+                args.kb, args.question, args.json, sys.stdin.buffer, sys.stdout.buffer, sys.stderr
+            )
+        if args.command == "eval":
+            return cmd_eval(args.kb, args.set, sys.stdout, sys.stderr)
         print(f"backpain-bot {args.command}: not available yet", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

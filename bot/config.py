@@ -49,27 +49,27 @@ class ClinicSettings(Section):
 
 
 class MatchingSettings(Section):
-    """Matcher thresholds and weights, in one place.
+    """Matcher thresholds and weights, in one place (scores run from 0 to 100).
 
-    The defaults are calibrated on tests/eval/dev.yaml with
-    ``python benchmarks/calibrate.py`` (see docs/matching.md); never on the held-out set.
+    The defaults are calibrated on tests/eval/dev.yaml, never on the held-out set, with
+    ``python benchmarks/calibrate.py`` (see docs/matching.md).
     """
 
-    # Decision: answer when the best topic reaches answer_score and leads the runner-up by
-    # margin; suggest (did you mean) from suggest_score; below that, say it is not known.
-    answer_score: Annotated[float, Field(ge=0, le=100)] = 70.0
-    suggest_score: Annotated[float, Field(ge=0, le=100)] = 50.0
-    margin: Annotated[float, Field(ge=0, le=100)] = 5.0
+    # Answer when the best topic reaches answer_score and leads the runner-up by margin;
+    # offer "did you mean" choices from suggest_score; below that, say it is not known.
+    answer_score: Annotated[float, Field(ge=0, le=100)] = 56.0
+    suggest_score: Annotated[float, Field(ge=0, le=100)] = 36.0
+    margin: Annotated[float, Field(ge=0, le=100)] = 2.0
     top_k: Annotated[int, Field(ge=1, le=20)] = 5
-    # Scoring: weighted mix of query coverage, question coverage (both idf-weighted) and a
-    # rapidfuzz token_set_ratio, plus a bonus for query words found in other questions of
-    # the same topic.
+    # A question's score mixes idf-weighted query coverage, question coverage and rapidfuzz's
+    # token_set_ratio; the bonus counts query words found in other questions of the topic.
     query_weight: Annotated[float, Field(ge=0)] = 1.0
-    question_weight: Annotated[float, Field(ge=0)] = 1.0
-    fuzzy_weight: Annotated[float, Field(ge=0)] = 1.0
-    topic_bonus: Annotated[float, Field(ge=0, le=100)] = 10.0
-    # Sentences of a long message are also scored alone, a little lower than the whole.
-    segment_penalty: Annotated[float, Field(ge=0, le=100)] = 5.0
+    question_weight: Annotated[float, Field(ge=0)] = 0.5
+    fuzzy_weight: Annotated[float, Field(ge=0)] = 2.0
+    topic_bonus: Annotated[float, Field(ge=0, le=100)] = 25.0
+    # Sentences of a long message are also scored alone, lower than the whole, so a question
+    # inside greetings or a story is found.
+    segment_penalty: Annotated[float, Field(ge=0, le=100)] = 15.0
     max_segments: Annotated[int, Field(ge=1, le=50)] = 8
     # Only this much of a message is matched, so time per message is bounded.
     max_chars: Annotated[int, Field(ge=50)] = 1000
@@ -77,6 +77,9 @@ class MatchingSettings(Section):
     # justify an answer.
     generic_share: Annotated[float, Field(gt=0, le=1)] = 0.3
     candidates: Annotated[int, Field(ge=1)] = 60
+    # A word the knowledge base never uses counts against a match ("capital of France") with
+    # this share of the rarest word's weight: not so much that a story can never be answered.
+    unknown_weight: Annotated[float, Field(ge=0, le=2)] = 0.3
     # rapidfuzz ratio an unknown word needs to be read as a typo of a known word.
     typo_cutoff: Annotated[float, Field(ge=50, le=100)] = 84.0
     # Red flags: the whole message is checked up to this many characters.

@@ -253,7 +253,9 @@ class Matcher:
         # Document frequency over topics, not questions: a word every question of one topic
         # repeats is what makes that topic, not a common word.
         self.idf: dict[str, float] = {t: math.log(1 + count / (n + 0.5)) for t, n in df.items()}
-        self.unknown_idf = math.log(1 + count / 0.5)
+        # Words the knowledge base never uses count against a match ("capital of France"),
+        # but less than its rarest word, or long stories could never be answered.
+        self.unknown_idf = math.log(1 + count / 0.5) * self.settings.unknown_weight
         self.generic_df = max(2, int(count * self.settings.generic_share))
         self.df = df
         self.questions: tuple[_Question, ...] = tuple(
@@ -360,7 +362,7 @@ class Matcher:
         """Answer, suggest up to 3 topics, or say it does not know; with the reason."""
         s = self.settings
         matches, specific = self.rank(text)
-        top = tuple(matches[: s.top_k])
+        top = tuple(matches[: self.settings.top_k])
         if not matches:
             return Decision("unknown", (), "no content word in common with any topic")
         best = matches[0].score
