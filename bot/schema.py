@@ -122,6 +122,32 @@ class Messages(Strict):
     error: Text = Field(description="When something goes wrong on the bot's side.")
     unknown_command: Text
     stale_button: Text = Field(description="A button from an old message was pressed.")
+    language: Text = Field(description="Reply to /language: which languages the bot speaks.")
+    menu: Text = Field(description="Above the main menu when 'Main menu' is chosen.")
+    decline_diagnosis: Text = Field(
+        description="When asked what is wrong, or to read a scan: information, not diagnosis."
+    )
+    decline_dose: Text = Field(description="When asked about a drug or a dose: not prescribing.")
+    red_flag_reminder: Text = Field(
+        description="Before /screen when an urgent symptom was mentioned earlier."
+    )
+    screening_hint: Text = Field(
+        description="When a screening answer is not understood; the question follows."
+    )
+    screening_first_step: Text = Field(description="After Back on the first question.")
+    screening_resume: Text = Field(
+        description="Before repeating the current question after an aside (a question, chit-chat)."
+    )
+    screening_restarted: Text = Field(
+        description="When the screening changed since the person started it and starts again."
+    )
+    screening_summary: Text = Field(
+        description="Ends every outcome; {summary} is the list of the person's answers."
+    )
+    deleted_screening: Text = Field(description="Fills {deleted}: screening answers.")
+    deleted_red_flag: Text = Field(description="Fills {deleted}: the urgent-symptom note.")
+    deleted_question: Text = Field(description="Fills {deleted}: a question kept for a moment.")
+    deleted_nothing: Text = Field(description="Fills {deleted} when nothing was kept.")
 
 
 class Buttons(Strict):
@@ -160,8 +186,17 @@ class ScoreBand(Strict):
     max: float | int | None = Field(default=None, description="Highest score that matches.")
 
 
+# Step ids travel inside button data ("s:<step-id>:y", at most 40 bytes), so they are shorter
+# than other ids.
+StepId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=30),
+    Field(description="kebab-case step id, at most 30 characters (it travels in button data)"),
+]
+
+
 class Step(Strict):
-    id: Id
+    id: StepId
     question: Text
     summary: Annotated[str, StringConstraints(min_length=1, max_length=80)] = Field(
         description="Short wording for the answer summary a person can show a therapist."
@@ -178,7 +213,8 @@ class Step(Strict):
 
 class Outcome(Strict):
     id: Id
-    text: Text
+    title: Label = Field(description="Short name for the diagram and the logs.")
+    text: Text = Field(description="Shown at the end; {clinic.*} placeholders allowed.")
     when: list[ScoreBand] = Field(
         default_factory=list,
         description="All must hold; the first outcome whose conditions hold is chosen.",

@@ -1,0 +1,625 @@
+"""The conversation brain: ``Engine.handle(session, event, now) -> Turn``, pure and synchronous.
+
+design.md describes ``handle`` as returning ``(session, replies)``. Here it returns a
+:class:`Turn` of ``(session, replies, effects)``: logging an unanswered question or deleting a
+user's stored rows is I/O, which the engine must not do, yet only the engine knows when it is
+due. So it returns those side effects as data and the adapter performs them with its storage.
+``Turn`` is a named tuple, so ``session, replies, effects = engine.handle(...)`` unpacks it.
+
+Sessions are plain JSON-able dicts with a ``"schema"`` number (see :func:`migrate`). Button
+actions are short strings (Telegram allows 64 bytes of callback data; these stay within 40):
+
+- ``menu``, ``ask``, ``screen``, ``topics``: the main menu's choices;
+- ``t:<topic-id>``: show a topic (``t#<hash>`` for an id too long to fit);
+- ``none``: "none of these" under did-you-mean suggestions;
+- ``s:<step-id>:<y|n|u|b|x>``: yes / no / not sure / back / cancel on a screening step. The
+  step id makes a press on an old step's button detectable, so it is refused, not applied.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal, NamedTuple
+
+from bot.knowledge import KnowledgeBase
+from bot.replies import Option, Reply
+from bot.safety import RedFlagHit
+from bot.schema import AnswerId, Step, Topic
+from bot.screening import (
+    Answered,
+    Finished,
+    advance,
+    find_step,
+    fold,
+    parse_answer,
+    summary,
+)
+from bot.smalltalk import declined, small_talk
+
+SCHEMA: Final = 2
+MAX_ACTION_BYTES: Final = 40
+COMMANDS: Final = ("start", "help", "topics", "screen", "cancel", "forget", "language")
+RELATED_LIMIT: Final = 3
+SUGGEST_LIMIT: Final = 3
+# A question kept for "none of these" is cut to this; the log needs the gist, not an essay.
+MAX_KEPT_QUESTION: Final = 1000
+
+Session = dict[str, Any]
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """Something the person typed (not a command)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button pressed: the ``Option.action`` string it carried."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """``/name argument``; ``name`` without the slash or ``@botname``, lower-case."""
+
+    name: str
+    argument: str = ""
+
+
+@dataclass(frozen=True)
+class NonText:
+    """A sticker, photo, voice note, location...: the bot reads only text."""
+
+    kind: str = "other"
+
+
+Event = Text | Press | Command | NonText
+
+
+def parse_input(text: str) -> Text | Command:
+    """What a typed line is: ``/screen@ClinicBot`` is a command, anything else is text."""
+    stripped = text.strip()
+    if stripped.startswith("/") and len(stripped) > 1 and not stripped[1].isspace():
+        head, _, argument = stripped[1:].partition(" ")
+        return Command(head.split("@", 1)[0].casefold(), argument.strip())
+    return Text(text)
+
+
+# --- effects ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogUnanswered:
+    """Record a question the bot could not answer, for the clinic's /unanswered list."""
+
+    question: str
+    reason: Literal["unknown", "none-of-these"]
+    suggestions: tuple[str, ...] = ()  # topic ids offered, when there were any
+
+
+@dataclass(frozen=True)
+class ForgetUser:
+    """Delete everything stored about this user (the session itself is already reset)."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """Count an event for /stats, e.g. ``answer:sciatica`` or ``screening:pt-likely``."""
+
+    name: str
+
+
+Effect = LogUnanswered | ForgetUser | Count
+
+
+class Turn(NamedTuple):
+    """What one event produced: the new session, the replies to send, the effects to perform."""
+
+    session: Session
+    replies: tuple[Reply, ...]
+    effects: tuple[Effect, ...]
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+def new_session() -> Session:
+    return {
+        "schema": SCHEMA,
+        "updated": None,
+        "screening": None,  # {"step": step id, "answers": [[step id, answer id], ...]}
+        "red_flag": None,  # {"category": id or None, "at": ISO time or None}
+        "pending_question": None,  # kept between did-you-mean and "none of these"
+        "suggested": None,  # the topic ids offered with it, logged with the question
+        "offered": [],  # [[label, action], ...] last shown, so "2" or a label picks one
+    }
+
+
+def migrate(session: Mapping[str, Any] | None, kb: KnowledgeBase) -> Session:
+    """Any stored session, upgraded to the current schema; unreadable ones start afresh.
+
+    Schema 1 kept the screening position as an index into the step list
+    (``{"schema": 1, "state": "screening", "step_index": 3, "answers": ["no", ...],
+    "urgent": false, "last_question": null}``). An index silently points at a different
+    question once an admin inserts or reorders steps, which is why schema 2 stores step ids.
+    Migrating maps the indexes through the current steps; the answers keep their meaning as
+    long as the steps did not change between the save and the upgrade, the best that can be
+    done with what schema 1 kept.
+    """
+    if not isinstance(session, Mapping):
+        return new_session()
+    version = session.get("schema")
+    if version == 1:
+        return _from_v1(session, kb)
+    if version != SCHEMA:
+        # A newer schema (after a downgrade) or garbage: a fresh start beats a crash.
+        return new_session()
+    fresh = new_session()
+    fresh.update(copy.deepcopy(dict(session)))
+    return fresh
+
+
+def _from_v1(old: Mapping[str, Any], kb: KnowledgeBase) -> Session:
+    session = new_session()
+    steps = kb.screening.steps
+    index = old.get("step_index")
+    answers = old.get("answers") or []
+    if (
+        old.get("state") == "screening"
+        and isinstance(index, int)
+        and 0 <= index < len(steps)
+        and isinstance(answers, list)
+        and len(answers) <= index
+        and all(a in ("yes", "no", "not-sure") for a in answers)
+    ):
+        session["screening"] = {
+            "step": steps[index].id,
+            "answers": [[steps[i].id, a] for i, a in enumerate(answers)],
+        }
+    if old.get("urgent"):
+        session["red_flag"] = {"category": None, "at": None}
+    question = old.get("last_question")
+    if isinstance(question, str):
+        session["pending_question"] = question
+    return session
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+_ANSWER_CODES: Final[dict[str, AnswerId]] = {"y": "yes", "n": "no", "u": "not-sure"}
+_CODE_OF: Final[dict[AnswerId, str]] = {v: k for k, v in _ANSWER_CODES.items()}
+
+
+def topic_action(topic_id: str) -> str:
+    action = f"t:{topic_id}"
+    if len(action.encode()) <= MAX_ACTION_BYTES:
+        return action
+    # Ids may be 40 characters; a stable digest keeps the action short and reload-proof.
+    return "t#" + hashlib.sha256(topic_id.encode()).hexdigest()[:16]
+
+
+def step_action(step_id: str, code: str) -> str:
+    return f"s:{step_id}:{code}"
+
+
+class _Out:
+    """Replies and effects collected while handling one event."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.replies: list[Reply] = []
+        self.effects: list[Effect] = []
+
+    def say(self, text: str, options: Iterable[Option] = (), *, urgent: bool = False) -> None:
+        self.replies.append(Reply(text.strip(), tuple(options), urgent))
+
+
+class Engine:
+    """The one conversation brain; build a new one for each loaded knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.msg = kb.messages.messages
+        self.btn = kb.messages.buttons
+        self._topics_by_action: dict[str, Topic] = {topic_action(t.id): t for t in kb.topics}
+        self._labels: dict[AnswerId, str] = {
+            "yes": self.btn.yes,
+            "no": self.btn.no,
+            "not-sure": self.btn.not_sure,
+        }
+
+    def new_session(self) -> Session:
+        return new_session()
+
+    def handle(self, session: Mapping[str, Any] | None, event: Event, now: datetime) -> Turn:
+        """Answer one event. Never raises for anything a user can send; never mutates input."""
+        state = migrate(session, self.kb)
+        out = _Out(now)
+        if isinstance(event, Text):
+            self._on_text(state, event.text, now, out)
+        elif isinstance(event, Press):
+            self._on_press(state, event.action, now, out)
+        elif isinstance(event, Command):
+            self._on_command(state, event, now, out)
+        else:
+            out.say(self.msg.text_only, () if state["screening"] else self._main_menu())
+            self._resume_screening(state, out)
+        state["offered"] = [[o.label, o.action] for r in out.replies for o in r.options]
+        state["updated"] = now.isoformat()
+        return Turn(state, tuple(out.replies), tuple(out.effects))
+
+    # --- menus -------------------------------------------------------------------------------
+
+    def _main_menu(self) -> list[Option]:
+        return [
+            Option(self.btn.ask, "ask"),
+            Option(self.btn.screen, "screen"),
+            Option(self.btn.topics, "topics"),
+        ]
+
+    def _topic_menu(self) -> list[Option]:
+        return [Option(t.title, topic_action(t.id)) for t in self.kb.topics]
+
+    def _step_options(self, step: Step) -> list[Option]:
+        return [
+            Option(self.btn.yes, step_action(step.id, "y")),
+            Option(self.btn.no, step_action(step.id, "n")),
+            Option(self.btn.not_sure, step_action(step.id, "u")),
+            Option(self.btn.back, step_action(step.id, "b")),
+            Option(self.btn.cancel, step_action(step.id, "x")),
+        ]
+
+    def _offered(self, state: Session) -> list[tuple[str, str]]:
+        offered = state.get("offered") or []
+        pairs = [
+            (str(p[0]), str(p[1])) for p in offered if isinstance(p, list | tuple) and len(p) == 2
+        ]
+        if not pairs and state["screening"]:
+            step = find_step(self.kb.screening, str(state["screening"].get("step")))
+            if step is not None:
+                pairs = [(o.label, o.action) for o in self._step_options(step)]
+        return pairs
+
+    def _chosen(self, state: Session, text: str) -> str | None:
+        """The action of an option picked by typing its number or its label."""
+        pairs = self._offered(state)
+        stripped = text.strip().rstrip(".)")
+        if stripped.isdigit():
+            number = int(stripped)
+            return pairs[number - 1][1] if 1 <= number <= len(pairs) else None
+        folded = fold(text)
+        for label, action in pairs:
+            if folded and fold(label) == folded:
+                return action
+        return None
+
+    # --- events ------------------------------------------------------------------------------
+
+    def _on_text(self, state: Session, text: str, now: datetime, out: _Out) -> None:
+        # Safety first, whatever state the conversation is in.
+        hit = self.kb.red_flags_detector.check(text)
+        if hit is not None:
+            self._urgent(state, hit, now, out)
+            return
+        action = self._chosen(state, text)
+        if action is not None:
+            self._on_press(state, action, now, out)
+        elif state["screening"]:
+            self._screening_text(state, text, now, out)
+        else:
+            self._free_text(state, text, out)
+
+    def _on_command(self, state: Session, command: Command, now: datetime, out: _Out) -> None:
+        name = command.name
+        if name == "start":
+            if command.argument == "screen":  # deep link t.me/<bot>?start=screen
+                self._start_screening(state, out)
+                return
+            out.say(self.msg.greeting, self._main_menu())
+            self._resume_screening(state, out)
+        elif name == "help":
+            out.say(self.msg.help, self._main_menu())
+            self._resume_screening(state, out)
+        elif name == "topics":
+            out.say(self.msg.topics_heading, self._topic_menu())
+        elif name == "screen":
+            self._start_screening(state, out)
+        elif name == "cancel":
+            busy = bool(state["screening"] or state["pending_question"])
+            state["screening"] = None
+            state["pending_question"] = None
+            out.say(self.msg.cancelled if busy else self.msg.nothing_to_cancel, self._main_menu())
+        elif name == "forget":
+            self._forget(state, out)
+        elif name == "language":
+            out.say(self.msg.language)
+            self._resume_screening(state, out)
+        else:
+            out.say(self.msg.unknown_command, () if state["screening"] else self._main_menu())
+            self._resume_screening(state, out)
+
+    def _on_press(self, state: Session, action: str, now: datetime, out: _Out) -> None:
+        if action == "menu":
+            out.say(self.msg.menu, self._main_menu())
+        elif action == "ask":
+            out.say(self.msg.ask_prompt)
+        elif action == "screen":
+            self._start_screening(state, out)
+        elif action == "topics":
+            out.say(self.msg.topics_heading, self._topic_menu())
+        elif action == "none":
+            self._none_of_these(state, out)
+        elif action in self._topics_by_action:
+            state["pending_question"] = None
+            self._answer(self._topics_by_action[action], out, related=True)
+        elif action.startswith("s:"):
+            self._screening_press(state, action, now, out)
+        else:
+            self._stale(state, out)
+
+    def _stale(self, state: Session, out: _Out) -> None:
+        if state["screening"]:
+            out.say(self.msg.stale_button)
+            self._resume_screening(state, out, announce=False)
+        else:
+            out.say(self.msg.stale_button, self._main_menu())
+
+    # --- questions ---------------------------------------------------------------------------
+
+    def _free_text(self, state: Session, text: str, out: _Out) -> None:
+        state["pending_question"] = None
+        if not text.strip():
+            out.say(self.msg.ask_prompt)
+            return
+        kind = small_talk(text)
+        if kind is not None:
+            greeting = {
+                "hello": (self.msg.small_talk_hello, True),
+                "thanks": (self.msg.small_talk_thanks, False),
+                "bye": (self.msg.small_talk_bye, False),
+                "ok": (self.msg.small_talk_ok, True),
+            }
+            reply, with_menu = greeting[kind]
+            out.say(reply, self._main_menu() if with_menu else ())
+            return
+        refusal = declined(text)
+        decision = self.kb.matcher.decide(text)
+        if refusal is not None:
+            decline = self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis
+            if decision.outcome == "unknown":
+                out.say(decline, self._main_menu())
+                out.effects.append(Count(f"declined:{refusal}"))
+                return
+            out.say(decline)
+        answered = decision.topic_id if decision.outcome == "answer" else None
+        if answered is not None and answered in self.kb.topics_by_id:
+            self._answer(self.kb.topic(answered), out, related=True)
+        elif decision.outcome == "suggest" and decision.matches:
+            ids = [m.topic_id for m in decision.matches if m.topic_id in self.kb.topics_by_id]
+            options = [Option(self.kb.topic(i).title, topic_action(i)) for i in ids]
+            state["pending_question"] = text[:MAX_KEPT_QUESTION]
+            state["suggested"] = ids[:SUGGEST_LIMIT]
+            out.say(
+                self.msg.did_you_mean,
+                [*options[:SUGGEST_LIMIT], Option(self.btn.none_of_these, "none")],
+            )
+            out.effects.append(Count("suggest"))
+        else:
+            out.say(self.msg.unknown, self._topic_menu())
+            out.effects.append(LogUnanswered(text[:MAX_KEPT_QUESTION], "unknown"))
+            out.effects.append(Count("unknown"))
+
+    def _answer(self, topic: Topic, out: _Out, *, related: bool) -> None:
+        links = [r for r in topic.related if r in self.kb.topics_by_id][:RELATED_LIMIT]
+        if related and links:
+            out.say(
+                f"{topic.answer.strip()}\n\n{self.msg.related_heading}",
+                [Option(self.kb.topic(r).title, topic_action(r)) for r in links],
+            )
+        else:
+            out.say(topic.answer)
+        out.effects.append(Count(f"answer:{topic.id}"))
+
+    def _none_of_these(self, state: Session, out: _Out) -> None:
+        question = state.get("pending_question")
+        if not isinstance(question, str):
+            self._stale(state, out)
+            return
+        suggested = tuple(str(s) for s in state.get("suggested") or ())
+        state["pending_question"] = None
+        state["suggested"] = None
+        out.effects.append(LogUnanswered(question, "none-of-these", suggested))
+        out.effects.append(Count("none-of-these"))
+        out.say(self.msg.none_of_these, self._topic_menu())
+
+    # --- safety ------------------------------------------------------------------------------
+
+    def _urgent_text(self, category_id: str | None) -> str:
+        text = self.kb.red_flags.message.strip()
+        for category in self.kb.red_flags.categories:
+            if category.id == category_id:
+                return f"{category.advice.strip()}\n\n{text}"
+        return text
+
+    def _urgent(self, state: Session, hit: RedFlagHit, now: datetime, out: _Out) -> None:
+        # Everything else stops: no screening to resume, no suggestions, nothing cheerful.
+        state["screening"] = None
+        state["pending_question"] = None
+        state["red_flag"] = {"category": hit.category_id, "at": now.isoformat()}
+        out.say(self._urgent_text(hit.category_id), urgent=True)
+        out.effects.append(Count(f"red-flag:{hit.category_id}"))
+
+    # --- screening ---------------------------------------------------------------------------
+
+    def _start_screening(self, state: Session, out: _Out) -> None:
+        state["pending_question"] = None
+        first = self.kb.screening.steps[0]
+        state["screening"] = {"step": first.id, "answers": []}
+        flag = state.get("red_flag")
+        if isinstance(flag, dict):
+            category = flag.get("category")
+            reminder = self._urgent_text(category if isinstance(category, str) else None)
+            out.say(f"{self.msg.red_flag_reminder}\n\n{reminder}", urgent=True)
+        out.say(self.kb.screening.intro)
+        out.say(first.question, self._step_options(first))
+        out.effects.append(Count("screening:started"))
+
+    def _current_step(self, state: Session, out: _Out) -> Step | None:
+        """The step the person is on; if the screening changed under them, start again."""
+        screening = state["screening"]
+        step = find_step(self.kb.screening, str(screening.get("step")))
+        if step is None:
+            out.say(self.msg.screening_restarted)
+            self._start_screening(state, out)
+        return step
+
+    def _resume_screening(self, state: Session, out: _Out, *, announce: bool = True) -> None:
+        if not state["screening"]:
+            return
+        step = self._current_step(state, out)
+        if step is not None:
+            text = f"{self.msg.screening_resume}\n\n{step.question}" if announce else step.question
+            out.say(text, self._step_options(step))
+
+    def _screening_press(self, state: Session, action: str, now: datetime, out: _Out) -> None:
+        parts = action.split(":")
+        screening = state["screening"]
+        if len(parts) != 3 or not screening or parts[1] != screening.get("step"):
+            self._stale(state, out)
+            return
+        code = parts[2]
+        if code in _ANSWER_CODES:
+            self._screening_answer(state, _ANSWER_CODES[code], out)
+        elif code == "b":
+            self._screening_back(state, out)
+        elif code == "x":
+            state["screening"] = None
+            out.say(self.msg.cancelled, self._main_menu())
+        else:
+            self._stale(state, out)
+
+    def _screening_text(self, state: Session, text: str, now: datetime, out: _Out) -> None:
+        step = self._current_step(state, out)
+        if step is None:
+            return
+        answer = parse_answer(text)
+        if answer == "back":
+            self._screening_back(state, out)
+            return
+        if answer == "cancel":
+            state["screening"] = None
+            out.say(self.msg.cancelled, self._main_menu())
+            return
+        if answer is not None:
+            self._screening_answer(state, answer, out)
+            return
+        # Not an answer: a question is answered and the step asked again.
+        kind = small_talk(text)
+        if kind in ("hello", "thanks", "bye"):
+            chat = {
+                "hello": self.msg.small_talk_hello,
+                "thanks": self.msg.small_talk_thanks,
+                "bye": self.msg.small_talk_bye,
+            }
+            out.say(chat[kind])
+            self._resume_screening(state, out)
+            return
+        if kind is None:
+            refusal = declined(text)
+            decision = self.kb.matcher.decide(text)
+            if refusal is not None:
+                out.say(self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis)
+            answered = decision.topic_id if decision.outcome == "answer" else None
+            if answered is not None and answered in self.kb.topics_by_id:
+                self._answer(self.kb.topic(answered), out, related=False)
+            if out.replies:
+                self._resume_screening(state, out)
+                return
+        out.say(f"{self.msg.screening_hint}\n\n{step.question}", self._step_options(step))
+
+    def _answers(self, state: Session) -> list[Answered]:
+        raw = state["screening"].get("answers") or []
+        pairs: list[Answered] = []
+        for item in raw:
+            if isinstance(item, list | tuple) and len(item) == 2 and item[1] in _CODE_OF:
+                pairs.append((str(item[0]), item[1]))
+        return pairs
+
+    def _screening_answer(self, state: Session, answer: AnswerId, out: _Out) -> None:
+        screening = self.kb.screening
+        answers = [*self._answers(state), (str(state["screening"]["step"]), answer)]
+        result = advance(screening, answers)
+        if isinstance(result, Step):
+            state["screening"] = {"step": result.id, "answers": [list(a) for a in answers]}
+            out.say(result.question, self._step_options(result))
+            return
+        self._finish(state, result, answers, out)
+
+    def _finish(
+        self, state: Session, result: Finished, answers: list[Answered], out: _Out
+    ) -> None:
+        state["screening"] = None
+        outcome = result.outcome
+        listing = summary(self.kb.screening, answers, self._labels)
+        text = (
+            f"{outcome.text.strip()}\n\n{self.msg.screening_summary.replace('{summary}', listing)}"
+        )
+        out.effects.append(Count(f"screening:{outcome.id}"))
+        if outcome.urgent:
+            state["red_flag"] = {"category": None, "at": out.now.isoformat()}
+            out.say(text, urgent=True)
+            return
+        options = [Option(self.btn.booking, topic_action("booking"))]
+        if topic_action("booking") not in self._topics_by_action:
+            options = []
+        out.say(text, [*options, Option(self.btn.topics, "topics"), Option(self.btn.menu, "menu")])
+
+    def _screening_back(self, state: Session, out: _Out) -> None:
+        answers = self._answers(state)
+        if not answers:
+            step = self._current_step(state, out)
+            if step is not None:
+                out.say(
+                    f"{self.msg.screening_first_step}\n\n{step.question}",
+                    self._step_options(step),
+                )
+            return
+        previous_id, _ = answers.pop()
+        previous = find_step(self.kb.screening, previous_id)
+        if previous is None:
+            out.say(self.msg.screening_restarted)
+            self._start_screening(state, out)
+            return
+        state["screening"] = {"step": previous.id, "answers": [list(a) for a in answers]}
+        out.say(previous.question, self._step_options(previous))
+
+    # --- privacy -----------------------------------------------------------------------------
+
+    def _forget(self, state: Session, out: _Out) -> None:
+        deleted = []
+        if state["screening"]:
+            deleted.append(self.msg.deleted_screening)
+        if state["red_flag"]:
+            deleted.append(self.msg.deleted_red_flag)
+        if state["pending_question"]:
+            deleted.append(self.msg.deleted_question)
+        listing = _join(deleted) if deleted else self.msg.deleted_nothing
+        state.clear()
+        state.update(new_session())
+        out.effects.append(ForgetUser())
+        out.say(self.msg.forgotten.replace("{deleted}", listing))
+
+
+def _join(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
