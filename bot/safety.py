@@ -21,6 +21,9 @@ FILLER: Final = frozenset(
 )
 # Extra tokens allowed inside a phrase's span ("can't feel the toilet paper when I wipe").
 _SLACK: Final = 3
+# An `unless` phrase cancels a red-flag phrase only this close to it, so one harmless mention
+# ("my mum had cancer") cannot hide another, real one elsewhere in a long message.
+_VETO_REACH: Final = 8
 
 
 @dataclass(frozen=True)
@@ -39,20 +42,24 @@ class _Phrase:
     tokens: tuple[str, ...]
 
 
-def _span_found(tokens: Sequence[str], positions: dict[str, list[int]]) -> bool:
-    """Whether every token occurs, in any order, inside one window of the message."""
+def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[int]:
+    """Positions where every token occurs, in any order, inside one window of the message."""
     if any(t not in positions for t in tokens):
-        return False
-    if len(tokens) == 1:
-        return True
-    window = len(tokens) + _SLACK
+        return []
     # Anchor on the rarest token; check the others lie within the window around it.
     anchor = min(tokens, key=lambda t: len(positions[t]))
-    for start in positions[anchor]:
-        low, high = start - window, start + window
-        if all(any(low <= p <= high for p in positions[t]) for t in tokens if t != anchor):
-            return True
-    return False
+    if len(tokens) == 1:
+        return positions[anchor]
+    window = len(tokens) + _SLACK
+    return [
+        start
+        for start in positions[anchor]
+        if all(
+            any(start - window <= p <= start + window for p in positions[t])
+            for t in tokens
+            if t != anchor
+        )
+    ]
 
 
 class RedFlagDetector:
@@ -88,13 +95,17 @@ class RedFlagDetector:
         positions: dict[str, list[int]] = {}
         for i, token in enumerate(tokens):
             positions.setdefault(token, []).append(i)
-        vetoed: dict[int, bool] = {}
+        vetoes: dict[int, list[int]] = {}
         for phrase in self.phrases:
-            if not _span_found(phrase.tokens, positions):
+            found = _spans(phrase.tokens, positions)
+            if not found:
                 continue
             category = phrase.category
-            if category not in vetoed:
-                vetoed[category] = any(_span_found(v, positions) for v in self.unless[category])
-            if not vetoed[category]:
+            if category not in vetoes:
+                vetoes[category] = [
+                    p for veto in self.unless[category] for p in _spans(veto, positions)
+                ]
+            near = vetoes[category]
+            if any(all(abs(f - v) > _VETO_REACH for v in near) for f in found):
                 return RedFlagHit(self.category_ids[category], phrase.text, 100.0)
         return None
