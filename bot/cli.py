@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -171,11 +172,30 @@ def cmd_eval(kb_dir: Path, set_path: Path | None, out: TextIO, err: TextIO) -> i
     return 0
 
 
+def cmd_chat(kb_dir: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    """Talk to the engine in the terminal; works interactively and with piped input."""
+    import shutil
+
+    from bot.adapters import console
+    from bot.engine import Engine
+
+    kb = load_or_report(kb_dir, err)
+    if kb is None:
+        return 1
+    if isinstance(inp, io.TextIOWrapper):
+        # A pasted emoji half or a Latin-1 file must not end the chat with a traceback.
+        inp.reconfigure(errors="replace")
+    width = min(shutil.get_terminal_size((console.MAX_WIDTH, 24)).columns, console.MAX_WIDTH)
+    return console.run(Engine(kb), inp, out, interactive=inp.isatty(), width=width)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "check":
             return cmd_check(args.kb, sys.stdout)
+        if args.command == "chat":
+            return cmd_chat(args.kb, sys.stdin, sys.stdout, sys.stderr)
         if args.command == "ask":
             return cmd_ask(
                 args.kb, args.question, args.json, sys.stdin.buffer, sys.stdout.buffer, sys.stderr

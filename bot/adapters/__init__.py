@@ -1,0 +1,1 @@
+"""Transports around the engine: each renders replies and performs effects, nothing more."""
