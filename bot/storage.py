@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS unanswered (
 );
 CREATE INDEX IF NOT EXISTS unanswered_created ON unanswered (created_at);
 CREATE INDEX IF NOT EXISTS unanswered_user ON unanswered (user_ref);
+-- Questions an admin reviewed and set aside; the cascade makes retention and forget cover them.
+CREATE TABLE IF NOT EXISTS unanswered_dismissed (
+    unanswered_id INTEGER PRIMARY KEY REFERENCES unanswered (id) ON DELETE CASCADE
+);
 """
 # Unanswered questions are for improving the knowledge base, not for reading people's
 # stories: keep at most this much of each.
@@ -178,16 +182,41 @@ class Storage:
             ),
         )
 
-    def unanswered(self, since: datetime | None = None) -> list[UnansweredQuestion]:
+    def unanswered(
+        self, since: datetime | None = None, *, include_dismissed: bool = False
+    ) -> list[UnansweredQuestion]:
+        """Logged questions, oldest first; those an admin dismissed are left out by default."""
         rows = self._db.execute(
-            "SELECT id, question, closest_topic, score, reason, created_at FROM unanswered "
-            "WHERE created_at >= ? ORDER BY id",
-            ((since or datetime.min).isoformat(),),
+            "SELECT id, question, closest_topic, score, reason, created_at FROM unanswered u "
+            "WHERE created_at >= ? AND (? OR NOT EXISTS "
+            "(SELECT 1 FROM unanswered_dismissed d WHERE d.unanswered_id = u.id)) ORDER BY id",
+            ((since or datetime.min).isoformat(), include_dismissed),
         ).fetchall()
         return [
             UnansweredQuestion(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]))
             for r in rows
         ]
+
+    def dismiss_unanswered(self, ids: Iterable[int]) -> int:
+        """Hide these questions from :meth:`unanswered`; return how many were newly hidden."""
+        with self._transaction() as db:
+            # INSERT ... SELECT skips ids that no longer exist (purged or forgotten meanwhile).
+            return sum(
+                db.execute(
+                    "INSERT OR IGNORE INTO unanswered_dismissed (unanswered_id) "
+                    "SELECT id FROM unanswered WHERE id = ?",
+                    (int(i),),
+                ).rowcount
+                for i in ids
+            )
+
+    def delete_unanswered(self, ids: Iterable[int]) -> int:
+        """Delete these questions (e.g. now answered by a new phrasing); return how many."""
+        with self._transaction() as db:
+            return sum(
+                db.execute("DELETE FROM unanswered WHERE id = ?", (int(i),)).rowcount
+                for i in ids
+            )
 
     def purge_expired(self, now: datetime, retention_days: int) -> int:
         """Delete unanswered questions older than the retention period; return how many."""
