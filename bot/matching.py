@@ -239,10 +239,13 @@ class Matcher:
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in faq.topics)
         per_question: list[tuple[int, list[str]]] = []
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
+        # (topic index, question index) -> index in self.questions; the title is question -1.
+        self.question_index: dict[tuple[int, int], int] = {}
         for index, topic in enumerate(faq.topics):
-            for question in (topic.title, *topic.questions):
+            for j, question in enumerate((topic.title, *topic.questions), start=-1):
                 tokens = norm.content(norm.stems(question, correct=False))
                 if tokens:
+                    self.question_index[(index, j)] = len(per_question)
                     per_question.append((index, tokens))
                     topic_tokens[index].update(tokens)
         count = max(len(faq.topics), 1)
@@ -272,7 +275,12 @@ class Matcher:
             for token in entry.tokens:
                 postings.setdefault(token, []).append(qi)
         self.postings: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in postings.items()}
-        self.topic_vocab: tuple[frozenset[str], ...] = tuple(frozenset(s) for s in topic_tokens)
+        # How many questions of each topic use each word, for the topic bonus.
+        counts: list[dict[str, int]] = [{} for _ in faq.topics]
+        for entry in self.questions:
+            for token in entry.tokens:
+                counts[entry.topic][token] = counts[entry.topic].get(token, 0) + 1
+        self.topic_counts: tuple[dict[str, int], ...] = tuple(counts)
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -293,7 +301,7 @@ class Matcher:
     def _weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
 
-    def _score_tokens(self, tokens: Sequence[str]) -> dict[int, _Scored]:
+    def _score_tokens(self, tokens: Sequence[str], skip: int = -1) -> dict[int, _Scored]:
         """Score of each candidate topic for one run of content stems."""
         s = self.settings
         if not tokens:
@@ -316,8 +324,12 @@ class Matcher:
         else:
             best = list(overlap.items())
         query_text = " ".join(sorted(query))
+        left_out = self.questions[skip] if skip >= 0 else None
+        topic_covers: dict[int, float] = {}
         result: dict[int, _Scored] = {}
         for qi, _ in best:
+            if qi == skip:
+                continue
             question = self.questions[qi]
             shared = query & question.tokens
             inter = sum(weights[t] for t in shared)
@@ -333,7 +345,11 @@ class Matcher:
                 )
                 / (s.query_weight + s.question_weight + s.fuzzy_weight)
             )
-            topic_cover = sum(weights[t] for t in query & self.topic_vocab[question.topic])
+            topic_cover = topic_covers.get(question.topic, -1.0)
+            if topic_cover < 0:
+                topic_cover = topic_covers[question.topic] = self._topic_cover(
+                    question.topic, weights, left_out
+                )
             score += s.topic_bonus * (topic_cover - inter) / total
             specific = any(self.df[t] <= self.generic_df for t in shared)
             previous = result.get(question.topic)
@@ -341,12 +357,24 @@ class Matcher:
                 result[question.topic] = _Scored(min(score, 100.0), specific)
         return result
 
-    def rank(self, text: str) -> tuple[list[Match], bool]:
-        """Topics best first, and whether the best one shares a specific content word."""
+    def _topic_cover(
+        self, topic: int, weights: dict[str, float], left_out: _Question | None
+    ) -> float:
+        """Weight of the query words any question of the topic uses (but the left-out one)."""
+        counts = self.topic_counts[topic]
+        own = left_out.tokens if left_out is not None and left_out.topic == topic else frozenset()
+        return sum(w for t, w in weights.items() if counts.get(t, 0) - (t in own) > 0)
+
+    def rank(self, text: str, skip: int = -1) -> tuple[list[Match], bool]:
+        """Topics best first, and whether the best one shares a specific content word.
+
+        ``skip`` leaves one indexed question out, so the lint can ask where a knowledge-base
+        question would land if it were a new message.
+        """
         combined: dict[int, _Scored] = {}
         for n, tokens in enumerate(self.segments(text)):
             penalty = 0.0 if n == 0 else self.settings.segment_penalty
-            for topic, scored in self._score_tokens(tokens).items():
+            for topic, scored in self._score_tokens(tokens, skip).items():
                 value = scored.score - penalty
                 previous = combined.get(topic)
                 if previous is None or value > previous.score:

@@ -23,7 +23,7 @@ FILLER: Final = frozenset(
 _SLACK: Final = 3
 # An `unless` phrase cancels a red-flag phrase only this close to it, so one harmless mention
 # ("my mum had cancer") cannot hide another, real one elsewhere in a long message.
-_VETO_REACH: Final = 8
+_VETO_REACH: Final = 4
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,34 @@ class _Phrase:
     tokens: tuple[str, ...]
 
 
-def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[int]:
-    """Positions where every token occurs, in any order, inside one window of the message."""
+def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple[int, int]]:
+    """(first, last) positions wherever every token occurs, in any order, in one window."""
     if any(t not in positions for t in tokens):
         return []
-    # Anchor on the rarest token; check the others lie within the window around it.
+    # Anchor on the rarest token; take each other token's nearest occurrence around it.
     anchor = min(tokens, key=lambda t: len(positions[t]))
-    if len(tokens) == 1:
-        return positions[anchor]
     window = len(tokens) + _SLACK
-    return [
-        start
-        for start in positions[anchor]
-        if all(
-            any(start - window <= p <= start + window for p in positions[t])
-            for t in tokens
-            if t != anchor
-        )
-    ]
+    found: list[tuple[int, int]] = []
+    for start in positions[anchor]:
+        used = [start]
+        for token in tokens:
+            if token == anchor:
+                continue
+            nearest = min(positions[token], key=lambda p: abs(p - start))
+            if abs(nearest - start) > window:
+                break
+            used.append(nearest)
+        else:
+            found.append((min(used), max(used)))
+    return found
+
+
+@dataclass(frozen=True)
+class _Veto:
+    tokens: tuple[str, ...]
+    # A veto naming the symptom itself ("mum had cancer") cancels only the words it covers;
+    # a qualifier ("last year") cancels a phrase a few words away from it.
+    reach: int
 
 
 class RedFlagDetector:
@@ -72,14 +82,15 @@ class RedFlagDetector:
         self.max_chars = max_chars
         self.category_ids: tuple[str, ...] = tuple(c.id for c in red_flags.categories)
         self.phrases: list[_Phrase] = []
-        self.unless: list[list[tuple[str, ...]]] = []
+        self.unless: list[list[_Veto]] = []
         for index, category in enumerate(red_flags.categories):
             for phrase in category.phrases:
                 tokens = self._tokens(phrase, correct=False)
                 if tokens:
                     self.phrases.append(_Phrase(index, phrase, tokens))
+            own = {t for p in self.phrases if p.category == index for t in p.tokens}
             vetoes = [self._tokens(p, correct=False) for p in category.unless]
-            self.unless.append([v for v in vetoes if v])
+            self.unless.append([_Veto(v, 0 if own & set(v) else _VETO_REACH) for v in vetoes if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
 
@@ -95,7 +106,7 @@ class RedFlagDetector:
         positions: dict[str, list[int]] = {}
         for i, token in enumerate(tokens):
             positions.setdefault(token, []).append(i)
-        vetoes: dict[int, list[int]] = {}
+        vetoes: dict[int, list[tuple[int, int]]] = {}
         for phrase in self.phrases:
             found = _spans(phrase.tokens, positions)
             if not found:
@@ -103,9 +114,11 @@ class RedFlagDetector:
             category = phrase.category
             if category not in vetoes:
                 vetoes[category] = [
-                    p for veto in self.unless[category] for p in _spans(veto, positions)
+                    (lo - veto.reach, hi + veto.reach)
+                    for veto in self.unless[category]
+                    for lo, hi in _spans(veto.tokens, positions)
                 ]
             near = vetoes[category]
-            if any(all(abs(f - v) > _VETO_REACH for v in near) for f in found):
+            if any(all(hi < vlo or lo > vhi for vlo, vhi in near) for lo, hi in found):
                 return RedFlagHit(self.category_ids[category], phrase.text, 100.0)
         return None

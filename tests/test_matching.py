@@ -1,0 +1,156 @@
+"""The matcher: normalisation, synonyms, typo correction, scoring and the three outcomes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.config import MatchingSettings
+from bot.matching import Decision, Match, Matcher, stem, tokenize
+from tests.matching_fixtures import shipped, tiny
+
+MATCHER, _ = tiny()
+
+
+def test_tokenize_folds_case_punctuation_emoji_and_repeats() -> None:
+    assert tokenize("Can't   SLEEEEP!!! 😩 ﬁne") == ["cant", "sleep", "fine"]
+
+
+def test_stem_is_the_same_for_inflections() -> None:
+    assert stem("stretches") == stem("stretching") == stem("stretch")
+    assert stem("sitting") == stem("sit")
+
+
+def test_synonyms_are_rewritten_on_word_boundaries() -> None:
+    norm = MATCHER.normaliser
+    assert norm.stems("physio") == norm.stems("physical therapy")
+    # "pt" inside another word is not the synonym.
+    assert "physical" not in norm.stems("optimal")
+
+
+def test_typos_are_corrected_against_the_vocabulary() -> None:
+    assert MATCHER.normaliser.correct("sciatia") == "sciatica"
+    assert MATCHER.normaliser.correct("lasagna") == "lasagna"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("does physio help sciatica", "sciatica"),
+        ("hi! quick question - does physio help sciatica?", "sciatica"),
+        ("SCIATIA??? 😫", "sciatica"),
+        ("slipped disc physio?", "herniated-disc"),
+        ("how can I book", "booking"),
+    ],
+)
+def test_answers_paraphrases(text: str, topic: str) -> None:
+    decision = MATCHER.decide(text)
+    assert decision.outcome == "answer", decision
+    assert decision.topic_id == topic
+
+
+@pytest.mark.parametrize(
+    "text", ["what is the capital of France", "", "😀😀", "asdfgh", "recipe for lasagna"]
+)
+def test_unrelated_messages_are_not_answered(text: str) -> None:
+    decision = MATCHER.decide(text)
+    assert decision.outcome != "answer"
+    assert decision.topic_id is None
+
+
+def test_generic_words_alone_only_suggest() -> None:
+    decision = MATCHER.decide("physical therapy")
+    assert decision.outcome != "answer"
+
+
+def test_close_runner_up_means_suggest() -> None:
+    strict = tiny(MatchingSettings(margin=100.0))[0]
+    decision = strict.decide("does physio help sciatica")
+    assert decision.outcome == "suggest"
+    assert decision.topic_id is None
+    assert 1 <= len(decision.matches) <= 3
+    assert decision.matches[0] == Match("sciatica", decision.matches[0].score)
+
+
+def test_very_long_message_is_matched_on_a_bounded_prefix() -> None:
+    text = "does physio help sciatica? " + "blah " * 50_000 + " booking"
+    decision = MATCHER.decide(text)
+    assert decision.topic_id == "sciatica"
+    assert "book" not in " ".join(MATCHER.segments(text)[0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_decide_never_fails_and_keeps_its_promises(text: str) -> None:
+    decision = MATCHER.decide(text)
+    assert isinstance(decision, Decision)
+    assert decision.outcome in ("answer", "suggest", "unknown")
+    assert all(0 <= m.score <= 100 for m in decision.matches)
+    scores = [m.score for m in decision.matches]
+    assert scores == sorted(scores, reverse=True)
+    if decision.outcome == "suggest":
+        assert 1 <= len(decision.matches) <= 3
+    assert (decision.topic_id is not None) == (decision.outcome == "answer")
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("hi! quick question - does physio help sciatica?", "sciatica"),
+        ("slipped disc physio?", "herniated-disc"),
+        ("how do I book an appointment", "booking"),
+    ],
+)
+def test_shipped_base_answers(text: str, topic: str) -> None:
+    assert shipped().matcher.decide(text).topic_id == topic
+
+
+@pytest.mark.parametrize(
+    "text", ["what is the capital of France", "bitcoin price", "write me a poem about spring"]
+)
+def test_shipped_base_rejects(text: str) -> None:
+    assert shipped().matcher.decide(text).outcome != "answer"
+
+
+def test_the_lint_warns_about_a_question_matched_to_another_topic() -> None:
+    from bot.knowledge import _lint_matching
+    from bot.schema import FaqFile
+    from bot.yamlfile import YamlDocument
+
+    faq = FaqFile.model_validate(
+        {
+            "version": 1,
+            "topics": [
+                {
+                    "id": "sciatica",
+                    "title": "Sciatica",
+                    "questions": ["sciatica nerve pain", "how do I book an appointment"],
+                    "answer": "a",
+                    "source": "clinic",
+                },
+                {
+                    "id": "booking",
+                    "title": "Booking",
+                    "questions": ["book an appointment", "booking phone number"],
+                    "answer": "b",
+                    "source": "clinic",
+                },
+                {
+                    "id": "stretching",
+                    "title": "Stretching",
+                    "questions": ["stretches for a stiff back", "loosen tight muscles"],
+                    "answer": "c",
+                    "source": "clinic",
+                },
+            ],
+        }
+    )
+    doc = YamlDocument("faq.yaml", {}, {("topics", 0, "questions", 1): 7})
+    problems = _lint_matching(faq, Matcher(faq), doc)
+    by_path = {p.path: p for p in problems}
+    assert by_path["topics[0].questions[1]"].line == 7
+    assert by_path["topics[0].questions[1]"].severity == "warning"
+    assert "`booking`" in by_path["topics[0].questions[1]"].message
+    # The sciatica questions that are about sciatica are not flagged.
+    assert "topics[0].questions[0]" not in by_path
