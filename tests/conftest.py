@@ -1,0 +1,24 @@
+"""Shared fixtures: the shipped knowledge base, and `chat`, one conversation per driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness import DRIVERS, Driver
+
+from bot.knowledge import KnowledgeBase, load_knowledge
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge(KNOWLEDGE_DIR)
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def chat(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Driver:
+    """A fresh conversation through each transport in turn (core, console; Telegram later)."""
+    driver: Driver = DRIVERS[request.param](kb)
+    return driver
