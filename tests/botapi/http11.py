@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024 * 1024
 
@@ -200,11 +203,15 @@ class HttpServer:
             self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
+        # Aborted transports end the connection tasks by themselves; cancelling them would make
+        # asyncio's stream callback log a CancelledError, so only stragglers are cancelled.
         tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, pending = await asyncio.wait(tasks, timeout=2.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -255,7 +262,12 @@ class HttpServer:
             merged = {**query, **raw}
             params = {k: decode_value(k, v) for k, v in merged.items()}
             request = Request(verb, unquote(split.path), headers, params, files, error)
-            response = await self._handler(request)
+            try:
+                response = await self._handler(request)
+            except Exception:
+                log.exception("FakeBotApi: handler failed for %s %s", verb, target)
+                body_out = b'{"ok":false,"error_code":500,"description":"Internal Server Error"}'
+                response = Response(500, body_out)
             if response.drop:
                 writer.transport.abort()
                 return

@@ -185,7 +185,7 @@ class _Chat:
         return int(self.data["id"])
 
 
-@dataclass
+@dataclass(eq=False)
 class _Poll:
     event: asyncio.Event
     conflicted: bool = False
