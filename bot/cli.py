@@ -189,6 +189,45 @@ def cmd_chat(kb_dir: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
     return console.run(Engine(kb), inp, out, interactive=inp.isatty(), width=width)
 
 
+def cmd_run(config: Path | None, err: TextIO) -> int:
+    """Run the Telegram bot until SIGINT/SIGTERM; one clear line on a setup problem."""
+    from bot.config import ConfigError, load_settings, require_token
+    from bot.logging_setup import setup_logging
+    from bot.storage import Storage, StorageError
+
+    if config is None and Path("config.yaml").is_file():
+        config = Path("config.yaml")
+    storage: Storage | None = None
+    try:
+        if config is not None and not config.is_file():
+            raise ConfigError(f"{config}: no such config file (copy config.example.yaml)")
+        settings = load_settings(config)
+        token = require_token(settings)
+        setup_logging(token)
+        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching)
+        storage = Storage.open(settings.data_dir)
+        # Imported here: only `run` needs python-telegram-bot loaded.
+        from bot.adapters.telegram import run
+
+        run(settings, token, kb, storage)
+    except (ConfigError, StorageError) as exc:
+        print(f"backpain-bot run: {exc}", file=err)
+        return 1
+    except KnowledgeError as exc:
+        errors = len(exc.errors)
+        first = exc.errors[0] if exc.errors else exc.summary().splitlines()[0]
+        print(
+            f"backpain-bot run: {first} ({errors} error{'s' if errors != 1 else ''} in the "
+            "knowledge files; `backpain-bot check` lists them all)",
+            file=err,
+        )
+        return 1
+    finally:
+        if storage is not None:
+            storage.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -202,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "eval":
             return cmd_eval(args.kb, args.set, sys.stdout, sys.stderr)
+        if args.command == "run":
+            return cmd_run(args.config, sys.stderr)
         print(f"backpain-bot {args.command}: not available yet", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,780 @@
+"""python-telegram-bot wiring: Telegram updates in, the engine's replies rendered out.
+
+Every conversation decision is the engine's. This module only translates:
+
+- an update becomes an engine event (``Text``, ``Command``, ``Press``, ``NonText``);
+- the session is loaded from and saved to :class:`~bot.storage.Storage`;
+- replies become HTML messages (every text escaped, long ones split on paragraphs) with
+  their options as inline keyboards, and effects become storage calls.
+
+What is Telegram's own and so lives here:
+
+- **Button data** is the engine's action behind an HMAC tag over (chat, user, action), keyed
+  by the bot token so buttons keep working after a restart. A press whose tag does not verify
+  (another member of a group pressing someone else's button, a forged value) or whose data is
+  not on the pressed message gets the short ``stale_button`` answer; a press on an old
+  screening step passes here and is refused by the engine, which knows the current step.
+  Every callback query is answered exactly once.
+- **Group chats**: only commands, mentions of the bot and replies to the bot are read; the
+  screening (health questions) is offered through a deep link into a private chat.
+- **Edited messages are ignored on purpose**: an edit of an old message would otherwise be
+  taken as the answer to whatever screening step is current, which would be wrong.
+- **Admin commands** (``/reload``, ``/stats``, ``/unanswered``) for ``telegram.admin_ids``;
+  everyone else gets exactly the engine's reply to an unknown command.
+- **Ordering**: updates run concurrently across chats and strictly in order within a chat
+  (:class:`PerChatUpdateProcessor`), so one user's messages are never answered out of order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import html
+import logging
+import re
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import (
+    CallbackQueryLimit,
+    ChatAction,
+    ChatType,
+    InlineKeyboardButtonLimit,
+    MessageLimit,
+    ParseMode,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.helpers import create_deep_linked_url
+
+from bot.config import ConfigError, Settings
+from bot.engine import (
+    COMMANDS,
+    Command,
+    Count,
+    Engine,
+    Event,
+    ForgetUser,
+    LogUnanswered,
+    NonText,
+    Press,
+    parse_input,
+)
+from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.problems import KnowledgeError
+from bot.replies import Option, Reply
+from bot.schema import Messages
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+App = Application[Any, Any, Any, Any, Any, Any]
+Context = ContextTypes.DEFAULT_TYPE
+
+ADMIN_COMMANDS: Final = ("reload", "stats", "unanswered")
+# Shown in Telegram's command menu; Telegram wants 1-256 characters per description.
+COMMAND_DESCRIPTIONS: Final[dict[str, str]] = {
+    "start": "Start: what I can do",
+    "help": "How to ask me questions",
+    "topics": "Everything I can tell you about",
+    "screen": "Should I consider physical therapy? A short check",
+    "cancel": "Stop what we are doing",
+    "forget": "Delete what I keep about you",
+    "language": "Languages I speak",
+    "reload": "Admin: reload the knowledge files",
+    "stats": "Admin: usage figures",
+    "unanswered": "Admin: questions I could not answer",
+}
+DEEP_LINK_SCREEN: Final = "screen"
+# Telegram counts message length in UTF-16 code units after entity parsing.
+MAX_MESSAGE: Final = MessageLimit.MAX_TEXT_LENGTH
+MAX_CALLBACK_BYTES: Final = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+MAX_QUERY_ANSWER: Final = CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH
+# Buttons whose labels fit share a row (Yes / No / Not sure); long labels get a row each.
+ROW_CHARS: Final = 30
+ROW_BUTTONS: Final = 3
+# Sends that fail on the network are retried this many times (429s are the rate limiter's).
+SEND_RETRIES: Final = 3
+SEND_BACKOFF: Final = 0.5
+RATE_LIMIT_RETRIES: Final = 5
+PURGE_EVERY_SECONDS: Final = 6 * 3600
+MAX_PROBLEMS_SHOWN: Final = 15
+POLL_TIMEOUT_SECONDS: Final = 10
+# Edited messages are asked for so that ignoring them is a decision (on_edit), not an accident.
+ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Cut ``text`` into messages of at most ``limit`` UTF-16 units, on paragraph boundaries.
+
+    A paragraph longer than a message is cut at line breaks, then sentence ends, then spaces,
+    and only as a last resort inside a word.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    if utf16_len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    for separator in ("\n\n", "\n", ". ", " "):
+        pieces = _split_keep(text, separator)
+        if len(pieces) > 1:
+            break
+    else:
+        cut = _utf16_prefix(text, limit)
+        return [text[:cut], *split_text(text[cut:], limit)]
+    chunks: list[str] = []
+    current = ""
+    for piece in pieces:
+        if utf16_len(piece) > limit:
+            chunks += [current, *split_text(piece, limit)]
+            current = ""
+        elif current and utf16_len(current + piece) > limit:
+            chunks.append(current)
+            current = piece
+        else:
+            current += piece
+    chunks.append(current)
+    return [c.strip() for c in chunks if c.strip()]
+
+
+def _utf16_prefix(text: str, limit: int) -> int:
+    """How many characters of ``text`` fit in ``limit`` UTF-16 units (never half a pair)."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return max(index, 1)
+    return len(text)
+
+
+def _split_keep(text: str, separator: str) -> list[str]:
+    """Split after each ``separator``, keeping it on the left piece."""
+    parts = text.split(separator)
+    return [p + separator for p in parts[:-1]] + [parts[-1]]
+
+
+def to_html(text: str) -> str:
+    """Text as Telegram HTML: ``<``, ``>`` and ``&`` escaped, so any text shows as written."""
+    return html.escape(text, quote=False)
+
+
+def keyboard_rows(options: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Pack (label, data) pairs into rows: short labels side by side, long ones alone."""
+    rows: list[list[tuple[str, str]]] = []
+    row: list[tuple[str, str]] = []
+    width = 0
+    for label, data in options:
+        size = len(label) + 2
+        if row and (width + size > ROW_CHARS or len(row) >= ROW_BUTTONS):
+            rows.append(row)
+            row, width = [], 0
+        row.append((label, data))
+        width += size
+    if row:
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Telegram message to send: HTML text and an optional inline keyboard."""
+
+    html: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+class CallbackSigner:
+    """Button data ``<tag><action>``: the tag is an HMAC over chat, user and action.
+
+    Telegram gives 64 bytes; engine actions stay within 40, the tag takes 8 (48 bits, and a
+    forger gets one guess per press).
+    """
+
+    TAG_CHARS: Final = 8
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_token(cls, token: str) -> CallbackSigner:
+        # Derived from the token, so it survives restarts (buttons on the last message keep
+        # working) and changes if the token is revoked.
+        return cls(hashlib.sha256(b"backpain-bot callback key\0" + token.encode()).digest())
+
+    def _tag(self, chat_id: int, user_id: int, action: str) -> str:
+        message = f"{chat_id}:{user_id}:{action}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:6]).decode()
+
+    def sign(self, action: str, chat_id: int, user_id: int) -> str:
+        data = self._tag(chat_id, user_id, action) + action
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"button action too long for Telegram: {action!r}")
+        return data
+
+    def verify(self, data: str, chat_id: int, user_id: int) -> str | None:
+        """The action in ``data`` if it was made for this chat and user, else None."""
+        tag, action = data[: self.TAG_CHARS], data[self.TAG_CHARS :]
+        if not action or not hmac.compare_digest(tag, self._tag(chat_id, user_id, action)):
+            return None
+        return action
+
+
+def render(reply: Reply, keyboard: InlineKeyboardMarkup | None) -> list[Outgoing]:
+    """A reply as Telegram messages; the keyboard goes under the last part."""
+    parts = split_text(reply.text) or ["…"]
+    last = len(parts) - 1
+    return [
+        Outgoing(to_html(part), keyboard if i == last else None) for i, part in enumerate(parts)
+    ]
+
+
+def make_keyboard(
+    options: Iterable[Option], signer: CallbackSigner, chat_id: int, user_id: int
+) -> InlineKeyboardMarkup | None:
+    pairs = [(o.label, signer.sign(o.action, chat_id, user_id)) for o in options]
+    if not pairs:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in keyboard_rows(pairs)
+        ]
+    )
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Many chats at once, one update at a time within a chat, in arrival order.
+
+    PTB starts one task per update in the order getUpdates returned them; each task takes its
+    chat's lock on its first step, and asyncio locks are FIFO, so a chat's updates run in
+    order while other chats proceed.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _ordering_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # nobody queued: drop the lock so the dict stays small
+                del self._waiting[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _ordering_key(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+# --- the bot ---------------------------------------------------------------------------------
+
+
+class TelegramBot:
+    """The handlers and the services they use; :meth:`build` makes the PTB Application."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        token: str,
+        kb: KnowledgeBase,
+        storage: Storage,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.token = token
+        self.storage = storage
+        self.engine = Engine(kb)
+        self.signer = CallbackSigner.from_token(token)
+        self.admin_ids = frozenset(settings.telegram.admin_ids)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._reload_lock = asyncio.Lock()
+        self._purge_task: asyncio.Task[None] | None = None
+
+    # --- application -----------------------------------------------------------------------
+
+    def build(self, *, rate_limit: bool = True, concurrency: int = 256) -> App:
+        """The PTB Application: handlers, error handler, rate limiter and update ordering."""
+        builder = (
+            ApplicationBuilder()
+            .token(self.token)
+            .base_url(self.settings.telegram.api_base_url)
+            .concurrent_updates(PerChatUpdateProcessor(concurrency))
+            .connection_pool_size(max(concurrency, 8))
+            .pool_timeout(10.0)
+            .post_init(self._post_init)
+            .post_shutdown(self._post_shutdown)
+        )
+        if rate_limit:
+            # max_retries: a 429 is waited out (retry_after) and the request sent again, so a
+            # burst never drops a reply.
+            limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES)
+            # The builder's type parameter says "a limiter without per-call arguments";
+            # AIORateLimiter takes an optional int, which PTB's own examples pass like this.
+            builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+        app = builder.build()
+        app.add_handler(CallbackQueryHandler(self.on_press))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edit))
+        # Channel posts and other update types match no handler: the bot does not take part.
+        app.add_error_handler(self.on_error)
+        return app
+
+    async def _post_init(self, app: App) -> None:
+        await self._set_commands(app)
+        self._purge_task = asyncio.create_task(self._purge_loop(), name="purge-expired")
+
+    async def _post_shutdown(self, app: App) -> None:
+        if self._purge_task is not None:
+            self._purge_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purge_task
+            self._purge_task = None
+
+    async def _set_commands(self, app: App) -> None:
+        public = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in COMMANDS]
+        admin = public + [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in ADMIN_COMMANDS]
+        try:
+            await app.bot.set_my_commands(public, scope=BotCommandScopeDefault())
+        except TelegramError as exc:
+            # The menu is a convenience; the bot works without it.
+            log.warning("could not register the command menu: %s", type(exc).__name__)
+        for admin_id in sorted(self.admin_ids):
+            try:
+                await app.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
+            except TelegramError as exc:
+                # Telegram refuses a chat scope until that admin has opened a chat with the bot.
+                log.info("admin command menu not set for one admin: %s", exc.message)
+
+    async def _purge_loop(self) -> None:
+        retention = self.settings.privacy.retention_days
+        while True:
+            try:
+                removed = self.storage.purge_expired(self._clock(), retention)
+                if removed:
+                    log.info("deleted %d unanswered question(s) past retention", removed)
+            except Exception:
+                log.exception("purging expired unanswered questions failed")
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    @property
+    def messages(self) -> Messages:
+        return self.engine.kb.messages.messages
+
+    # --- handlers --------------------------------------------------------------------------
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return
+        text = message.text
+        if message.chat.type != ChatType.PRIVATE:
+            addressed = self._addressed_text(message, context.bot.username)
+            if addressed is None:
+                return
+            text = addressed
+        event = parse_input(text)
+        if isinstance(event, Command):
+            target = _command_target(text)
+            if target is not None and target.casefold() != context.bot.username.casefold():
+                return  # "/help@OtherBot" in a group is for another bot
+            known = event.name in COMMANDS or event.name in ADMIN_COMMANDS
+            if target is None and not known and message.chat.type != ChatType.PRIVATE:
+                return  # a bare "/other" in a group is most likely another bot's command
+            if event.name in ADMIN_COMMANDS and message.from_user.id in self.admin_ids:
+                await self._admin(update, context, event.name)
+                return
+            if message.chat.type != ChatType.PRIVATE and _wants_screening(event):
+                await self._screen_in_private(update, context)
+                return
+        await self._converse(update, context, event)
+
+    async def on_other(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.from_user is None:
+            return
+        if message.chat.type != ChatType.PRIVATE:
+            return  # a group's photos and stickers are not for the bot
+        await self._converse(update, context, NonText(_kind_of(message)))
+
+    async def on_edit(self, update: Update, context: Context) -> None:
+        """Edits are ignored on purpose: see the module docstring."""
+        log.debug("ignored an edited message (update %s)", update.update_id)
+
+    async def on_press(self, update: Update, context: Context) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        if query is None:
+            return
+        if chat is None or query.message is None:
+            # A button on an inline-mode message: the bot never sends those.
+            await self._answer_query(query, self.messages.stale_button)
+            return
+        action = self._verified_action(query)
+        private = chat.type == ChatType.PRIVATE
+        if action is None and not private:
+            # Someone else's button in a group (or forged): a toast for the presser only,
+            # nothing in the conversation of the person the button was for.
+            await self._answer_query(query, self.messages.stale_button)
+            return
+        if action == DEEP_LINK_SCREEN and not private:
+            await self._answer_query(query, None)
+            await self._screen_in_private(update, context)
+            return
+        # In a private chat a refused press still goes to the engine, as an action it cannot
+        # know (""), so it answers the way it answers any stale button: saying so and showing
+        # where the conversation stands.
+        await self._converse(update, context, Press(action or ""), query=query)
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log the failure (no token, no user text) and tell the person; the bot keeps going."""
+        error = context.error
+        if error is None:
+            return
+        if update is None and isinstance(error, NetworkError):
+            # Polling hiccups (5xx, dropped connections) are retried by PTB with back-off; a
+            # line each is enough, a traceback each would bury everything else.
+            log.warning("polling Telegram failed (%s); retrying", type(error).__name__)
+            return
+        update_id = update.update_id if isinstance(update, Update) else None
+        frames = "".join(traceback.format_tb(error.__traceback__)) if error.__traceback__ else ""
+        # Only the exception's type: its message could quote what the person wrote.
+        log.error(
+            "handling update %s failed: %s\n%s", update_id, type(error).__name__, frames.rstrip()
+        )
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        if update.callback_query is not None:
+            await self._answer_query(update.callback_query, None)
+        if isinstance(error, Forbidden):
+            return  # the person blocked the bot; telling them is impossible
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                update.effective_chat.id, to_html(self.messages.error), parse_mode=ParseMode.HTML
+            )
+
+    # --- the one conversation path ---------------------------------------------------------
+
+    async def _converse(
+        self,
+        update: Update,
+        context: Context,
+        event: Event,
+        *,
+        query: CallbackQuery | None = None,
+    ) -> None:
+        """Load the session, let the engine answer, save, perform effects, send the replies."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return
+        await self._typing(context, chat.id)
+        now = self._clock()
+        engine = self.engine  # one knowledge base for the whole turn, even if /reload swaps it
+        session = self.storage.load_session(user.id, chat.id)
+        turn = engine.handle(session, event, now)
+        forgot = any(isinstance(e, ForgetUser) for e in turn.effects)
+        if not forgot:
+            self.storage.save_session(user.id, chat.id, turn.session, now)
+        self._perform(turn.effects, user.id, now)
+        if query is not None:
+            # Answered once the engine has spoken, so a refused press also gets a toast.
+            refused = self.messages.stale_button
+            stale = any(r.text.startswith(refused) for r in turn.replies)
+            await self._answer_query(query, refused if stale else None)
+        reply_to = update.message.message_id if update.message is not None else None
+        await self._send(
+            context, chat.id, user.id, turn.replies, reply_to=reply_to, chat=chat.type
+        )
+
+    def _perform(self, effects: Iterable[object], user_id: int, now: datetime) -> None:
+        for effect in effects:
+            if isinstance(effect, LogUnanswered):
+                closest = effect.suggestions[0] if effect.suggestions else None
+                self.storage.log_unanswered(
+                    user_id, effect.question, closest, None, effect.reason, now
+                )
+            elif isinstance(effect, ForgetUser):
+                forgotten = self.storage.forget(user_id)
+                log.info(
+                    "forgot a user: %d session(s), %d question(s)",
+                    forgotten.sessions,
+                    forgotten.unanswered,
+                )
+            elif isinstance(effect, Count):
+                pass  # usage figures arrive with /stats (issue 8)
+
+    async def _send(
+        self,
+        context: Context,
+        chat_id: int,
+        user_id: int,
+        replies: Iterable[Reply],
+        *,
+        reply_to: int | None = None,
+        chat: str = ChatType.PRIVATE,
+    ) -> None:
+        first = True
+        for reply in replies:
+            keyboard = make_keyboard(reply.options, self.signer, chat_id, user_id)
+            for part in render(reply, keyboard):
+                # In a group, the first message answers the person's message so others can see
+                # whom it is for.
+                quote = None
+                if first and reply_to is not None and chat != ChatType.PRIVATE:
+                    quote = ReplyParameters(reply_to, allow_sending_without_reply=True)
+                await self._send_one(context, chat_id, part, quote)
+                first = False
+
+    async def _send_one(
+        self,
+        context: Context,
+        chat_id: int,
+        part: Outgoing,
+        quote: ReplyParameters | None,
+    ) -> Message:
+        delay = SEND_BACKOFF
+        for attempt in range(SEND_RETRIES + 1):
+            try:
+                return await context.bot.send_message(
+                    chat_id,
+                    part.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=part.keyboard,
+                    reply_parameters=quote,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except NetworkError as exc:
+                # A dropped connection or a 502 on the way to Telegram: try again, or the reply
+                # is lost. (429s are retried by the rate limiter; 400s would fail again.)
+                if attempt == SEND_RETRIES:
+                    raise
+                log.warning("sending failed (%s), retrying in %.1fs", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    async def _typing(self, context: Context, chat_id: int) -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:
+            # Only a nicety: never let it cost the reply.
+            log.debug("typing indicator failed: %s", type(exc).__name__)
+
+    async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
+        try:
+            await query.answer(text[:MAX_QUERY_ANSWER] if text else None)
+        except BadRequest as exc:
+            # Already answered, or older than Telegram keeps queries: nothing left to do.
+            log.debug("callback query not answered: %s", exc.message)
+
+    # --- Telegram-only concerns ------------------------------------------------------------
+
+    def _verified_action(self, query: CallbackQuery) -> str | None:
+        data = query.data
+        message = query.message
+        if not data or message is None:
+            return None
+        action = self.signer.verify(data, message.chat.id, query.from_user.id)
+        if action is None:
+            return None
+        if isinstance(message, Message) and message.reply_markup is not None:
+            # The data must be a button of the pressed message, not a value made up elsewhere.
+            offered = {
+                b.callback_data for row in message.reply_markup.inline_keyboard for b in row
+            }
+            if data not in offered:
+                return None
+        return action
+
+    def _addressed_text(self, message: Message, username: str) -> str | None:
+        """In a group: the text meant for the bot (mention removed), or None if not for it."""
+        text = message.text or ""
+        if text.startswith("/"):
+            return text
+        bot_id = message.get_bot().id
+        reply = message.reply_to_message
+        if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+            return text
+        mention = f"@{username}".casefold()
+        for entity, value in message.parse_entities(
+            [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+        ).items():
+            is_bot = (
+                value.casefold() == mention
+                if entity.type == MessageEntity.MENTION
+                else entity.user is not None and entity.user.id == bot_id
+            )
+            if is_bot:
+                stripped = (text.replace(value, " ", 1)).strip()
+                return re.sub(r"\s+", " ", stripped) if stripped else stripped
+        return None
+
+    async def _screen_in_private(self, update: Update, context: Context) -> None:
+        """The screening asks about health: offer it in a private chat via a deep link."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        kb = self.engine.kb
+        url = create_deep_linked_url(context.bot.username, DEEP_LINK_SCREEN)
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(kb.messages.buttons.screen, url=url)]]
+        )
+        reply_to = update.message.message_id if update.message is not None else None
+        quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        for part in render(Reply(kb.screening.intro), keyboard):
+            await self._send_one(context, chat.id, part, quote)
+
+    async def _admin(self, update: Update, context: Context, name: str) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        if name == "reload":
+            text = await self.reload()
+        else:
+            # /stats and /unanswered get their full reports with the clinic issue; until then
+            # an honest count of what is stored.
+            count = len(self.storage.unanswered())
+            text = (
+                f"{count} unanswered question{'s' if count != 1 else ''} stored "
+                f"(kept {self.settings.privacy.retention_days} days). "
+                f"Knowledge: {len(self.engine.kb.topics)} topics."
+            )
+        for part in render(Reply(text), None):
+            await self._send_one(context, chat.id, part, None)
+
+    async def reload(self) -> str:
+        """Load the knowledge files again; swap them in only if valid. Returns the report."""
+        settings = self.settings
+        async with self._reload_lock:
+            try:
+                kb = await asyncio.to_thread(
+                    load_knowledge, settings.knowledge_dir, settings.clinic, settings.matching
+                )
+            except KnowledgeError as exc:
+                for problem in exc.problems:
+                    log.warning("reload refused: %s", problem)
+                return _reload_failed(exc)
+            self.engine = Engine(kb)
+        warnings = len(kb.warnings)
+        log.info("knowledge reloaded: %d topics", len(kb.topics))
+        return (
+            f"Knowledge reloaded: {len(kb.topics)} topics, {kb.question_count} questions, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}."
+        )
+
+
+def _reload_failed(exc: KnowledgeError) -> str:
+    errors = len(exc.errors)
+    lines = [
+        f"The knowledge files have {errors} error{'s' if errors != 1 else ''}, so I kept "
+        "the previous knowledge (it is still serving). Fix these and send /reload again:",
+        "",
+    ]
+    shown = [str(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
+    lines += shown
+    if len(exc.problems) > len(shown):
+        lines.append(
+            f"… and {len(exc.problems) - len(shown)} more; `backpain-bot check` lists them all."
+        )
+    return "\n".join(lines)
+
+
+def _command_target(text: str) -> str | None:
+    head = text.strip().split(maxsplit=1)[0] if text.strip() else ""
+    return head.partition("@")[2] or None
+
+
+def _wants_screening(event: Command) -> bool:
+    return event.name == "screen" or (event.name == "start" and event.argument == DEEP_LINK_SCREEN)
+
+
+def _kind_of(message: Message) -> str:
+    for kind in ("sticker", "photo", "voice", "audio", "video", "video_note", "location",
+                 "document", "contact", "animation", "poll", "venue", "dice"):  # fmt: skip
+        if getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def run(settings: Settings, token: str, kb: KnowledgeBase, storage: Storage) -> None:
+    """Long-poll Telegram until SIGINT/SIGTERM; raise ConfigError if Telegram refuses the token."""
+    bot = TelegramBot(settings, token, kb, storage)
+    app = bot.build()
+    # A fresh loop: run_polling's get_event_loop() would otherwise warn about an implicit one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    try:
+        app.run_polling(
+            timeout=POLL_TIMEOUT_SECONDS,
+            # -1: a network blip while starting is retried until it passes, not fatal.
+            bootstrap_retries=-1,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+    except InvalidToken:
+        raise ConfigError(
+            "Telegram refused the bot token (unauthorized): copy it again from BotFather "
+            "into TELEGRAM_BOT_TOKEN"
+        ) from None
