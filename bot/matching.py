@@ -47,7 +47,10 @@ MIN_CORRECTABLE = 3
 _SENTENCE_SPLIT = re.compile(r"[.!?;:\n]+|\s[-–—]+\s")
 _APOSTROPHES = re.compile(r"[’'`´]")
 _NON_WORD = re.compile(r"[^\w]+|_+")
+_CANNOT = re.compile(r"\b(?:cannot|can not|unable to)\b")
 _REPEATS = re.compile(r"(\w)\1{2,}")
+# "8kg" -> "8 kg", "40mph" -> "40 mph": numbers and units are separate words.
+_DIGIT_EDGE = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
 _CACHE_LIMIT = 50_000
 
 
@@ -55,6 +58,8 @@ def stem(token: str) -> str:
     """A light, consistent suffix strip: the same on both sides is what matters, not grammar."""
     if len(token) <= 3 or token.isdigit():
         return token
+    if token.endswith("ness") and len(token) > 6:
+        token = token[:-4]  # numbness -> numb, weakness -> weak
     if token.endswith("ies") and len(token) > 4:
         token = token[:-3] + "y"
     elif token.endswith(("sses", "ches", "shes", "xes", "zes")):
@@ -76,8 +81,10 @@ def tokenize(text: str) -> list[str]:
     """NFKC, casefold, apostrophes dropped ("can't" -> "cant"), emoji and punctuation gone."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _APOSTROPHES.sub("", text)
+    text = _CANNOT.sub("cant", text)
     text = _NON_WORD.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)  # "sooooo" -> "soo", "jjjjjjj" -> "jj"
+    text = _DIGIT_EDGE.sub(" ", text)
     return text.split()
 
 
