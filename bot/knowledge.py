@@ -513,6 +513,68 @@ def _check_red_flags(red_flags: RedFlagsFile, doc: YamlDocument) -> list[Problem
     return problems
 
 
+def _check_bands(screening: ScreeningFile, doc: YamlDocument, groups: set[str]) -> list[Problem]:
+    """Conditions that can never hold, and immediate outcomes that would always fire."""
+    problems: list[Problem] = []
+    f = doc.file
+    # The score range each group can reach, so an outcome nobody can get is caught here.
+    highest: dict[str, float] = dict.fromkeys(groups, 0.0)
+    lowest: dict[str, float] = dict.fromkeys(groups, 0.0)
+    for step in screening.steps:
+        points = [float(step.scores.get(answer, 0)) for answer in ANSWER_IDS]
+        for group in (step.group, "total"):
+            highest[group] += max(points)
+            lowest[group] += min(points)
+    for i, outcome in enumerate(screening.outcomes):
+        if outcome.immediate and not outcome.when:
+            problems.append(
+                Problem(
+                    f,
+                    doc.line_of(("outcomes", i, "immediate")),
+                    f"outcomes[{i}].immediate",
+                    "an immediate outcome needs `when:` conditions",
+                    "without them it would end the screening after the first answer",
+                )
+            )
+        for j, band in enumerate(outcome.when):
+            path: PathKey = ("outcomes", i, "when", j)
+            where = dotted_path(path)
+            line = doc.line_of(path)
+            if band.group not in groups:
+                continue
+            if band.min is None and band.max is None:
+                problems.append(
+                    Problem(f, line, where, "needs `min:` or `max:`", "add a score limit")
+                )
+            elif band.min is not None and band.max is not None and band.min > band.max:
+                problems.append(
+                    Problem(f, line, where, "`min` is above `max`", "swap the two numbers")
+                )
+            elif band.min is not None and band.min > highest[band.group]:
+                problems.append(
+                    Problem(
+                        f,
+                        line,
+                        where,
+                        f"can never hold: the highest possible `{band.group}` score is "
+                        f"{highest[band.group]:g}",
+                        "lower `min:`, or give the steps' answers more points",
+                    )
+                )
+            elif band.max is not None and band.max < lowest[band.group]:
+                problems.append(
+                    Problem(
+                        f,
+                        line,
+                        where,
+                        f"can never hold: the lowest possible `{band.group}` score is "
+                        f"{lowest[band.group]:g}",
+                        "raise `max:`",
+                    )
+                )
+    return problems
+
+
 def _check_screening(screening: ScreeningFile, doc: YamlDocument) -> list[Problem]:
     problems: list[Problem] = []
     f = doc.file
@@ -556,19 +618,23 @@ def _check_screening(screening: ScreeningFile, doc: YamlDocument) -> list[Proble
                         "use a group named by a step, or `total`",
                     )
                 )
+    problems.extend(_check_bands(screening, doc, groups))
     # Reachability: walk from the first step along `next` (or the following step).
     reached_outcomes: set[str] = set()
     for i, step in enumerate(screening.steps):
         for answer, next_id in step.next.items():
             path = ("steps", i, "next", answer)
             if next_id not in step_ids and next_id not in outcome_ids:
+                close = difflib.get_close_matches(next_id, [*step_ids, *outcome_ids], n=1)
                 problems.append(
                     Problem(
                         f,
                         doc.line_of(path),
                         dotted_path(path),
                         f"`{next_id}` is neither a step nor an outcome",
-                        "name an existing step id or outcome id",
+                        f"did you mean `{close[0]}`?"
+                        if close
+                        else "name an existing step id or outcome id",
                     )
                 )
     if problems:

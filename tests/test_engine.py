@@ -265,7 +265,7 @@ def test_stickers_and_photos_get_text_only(kb: KnowledgeBase) -> None:
     assert "bladder or bowels" in turn.replies[-1].text
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     st.lists(
         st.one_of(
