@@ -92,8 +92,9 @@ def test_shipped_screening_asks_red_flags_first_then_the_articles_five(kb: Knowl
     groups = [step.group for step in kb.screening.steps]
     assert groups == ["red-flags"] * 8 + ["consider"] * 5
     outcomes = {o.id: o for o in kb.screening.outcomes}
-    assert outcomes["urgent"].urgent and outcomes["urgent"].immediate
-    assert outcomes["urgent-unsure"].urgent and outcomes["urgent-unsure"].immediate
+    for urgent in ("urgent", "urgent-unsure"):
+        assert outcomes[urgent].urgent
+        assert outcomes[urgent].immediate
     assert "911" in outcomes["urgent"].text
     assert "+1 555 0100" in outcomes["pt-likely"].text
     assert "https://example.com/book" in outcomes["pt-likely"].text
