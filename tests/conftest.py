@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import DRIVERS, Driver
 
 from bot.knowledge import KnowledgeBase, load_knowledge
+from tests.harness import DRIVERS, Driver
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 

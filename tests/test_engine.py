@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from harness import CoreDriver, Driver, Scenario, load_scenarios, play
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +29,7 @@ from bot.engine import (
     topic_action,
 )
 from bot.knowledge import KnowledgeBase
+from tests.harness import CoreDriver, Driver, Scenario, load_scenarios, play
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from harness import CoreDriver
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.problems import KnowledgeError
@@ -22,6 +21,7 @@ from bot.screening import (
     scores,
     summary,
 )
+from tests.harness import CoreDriver
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
