@@ -22,7 +22,7 @@ import copy
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
 from bot.knowledge import KnowledgeBase
@@ -47,6 +47,11 @@ RELATED_LIMIT: Final = 3
 SUGGEST_LIMIT: Final = 3
 # A question kept for "none of these" is cut to this; the log needs the gist, not an essay.
 MAX_KEPT_QUESTION: Final = 1000
+# Option labels, typed answers, small talk and declines are short; 2,000 characters is plenty
+# and keeps a 100 KB paste from costing anything.
+MAX_SCANNED: Final = 2000
+# /stats counts a conversation when a session is new or has been quiet this long.
+CONVERSATION_IDLE: Final = timedelta(minutes=30)
 
 Session = dict[str, Any]
 
@@ -163,9 +168,48 @@ def migrate(session: Mapping[str, Any] | None, kb: KnowledgeBase) -> Session:
     if version != SCHEMA:
         # A newer schema (after a downgrade) or garbage: a fresh start beats a crash.
         return new_session()
-    fresh = new_session()
-    fresh.update(copy.deepcopy(dict(session)))
-    return fresh
+    return _sanitised(copy.deepcopy(dict(session)))
+
+
+def _sanitised(stored: dict[str, Any]) -> Session:
+    """Keep only well-formed values: a hand-edited or half-written row must not crash a turn."""
+    session = new_session()
+    screening = stored.get("screening")
+    if (
+        isinstance(screening, dict)
+        and isinstance(screening.get("step"), str)
+        and isinstance(screening.get("answers", []), list)
+    ):
+        session["screening"] = {
+            "step": screening["step"],
+            "answers": [
+                [str(a[0]), a[1]]
+                for a in screening.get("answers", [])
+                if isinstance(a, list) and len(a) == 2 and a[1] in _CODE_OF
+            ],
+        }
+    flag = stored.get("red_flag")
+    if isinstance(flag, dict):
+        category, at = flag.get("category"), flag.get("at")
+        session["red_flag"] = {
+            "category": category if isinstance(category, str) else None,
+            "at": at if isinstance(at, str) else None,
+        }
+    elif flag:
+        session["red_flag"] = {"category": None, "at": None}
+    if isinstance(stored.get("pending_question"), str):
+        session["pending_question"] = stored["pending_question"]
+    suggested = stored.get("suggested")
+    if isinstance(suggested, list):
+        session["suggested"] = [str(s) for s in suggested]
+    offered = stored.get("offered")
+    if isinstance(offered, list):
+        session["offered"] = [
+            [str(o[0]), str(o[1])] for o in offered if isinstance(o, list) and len(o) == 2
+        ]
+    if isinstance(stored.get("updated"), str):
+        session["updated"] = stored["updated"]
+    return session
 
 
 def _from_v1(old: Mapping[str, Any], kb: KnowledgeBase) -> Session:
@@ -244,6 +288,15 @@ class Engine:
         """Answer one event. Never raises for anything a user can send; never mutates input."""
         state = migrate(session, self.kb)
         out = _Out(now)
+        # Count a new conversation for /stats (issue 8): the first event of a session, or one
+        # after CONVERSATION_IDLE of silence. Only the engine sees both the session and the
+        # clock; an unreadable or naive-vs-aware time counts as new rather than raising.
+        try:
+            idle: timedelta | None = now - datetime.fromisoformat(state["updated"])
+        except (TypeError, ValueError):
+            idle = None
+        if idle is None or idle >= CONVERSATION_IDLE:
+            out.effects.append(Count("conversation"))
         if isinstance(event, Text):
             self._on_text(state, event.text, now, out)
         elif isinstance(event, Press):
@@ -310,6 +363,8 @@ class Engine:
         if hit is not None:
             self._urgent(state, hit, now, out)
             return
+        # The detector and the matcher bound their own work; the rest only needs the start.
+        text = text[:MAX_SCANNED]
         action = self._chosen(state, text)
         if action is not None:
             self._on_press(state, action, now, out)

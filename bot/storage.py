@@ -1,4 +1,4 @@
-"""SQLite storage: conversation sessions and the unanswered-question log, nothing more."""
+"""SQLite storage: sessions, the unanswered-question log and daily usage totals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,22 @@ CREATE INDEX IF NOT EXISTS unanswered_user ON unanswered (user_ref);
 CREATE TABLE IF NOT EXISTS unanswered_dismissed (
     unanswered_id INTEGER PRIMARY KEY REFERENCES unanswered (id) ON DELETE CASCADE
 );
+-- Usage figures for /stats: one total per day and event name, never who or what was said.
+CREATE TABLE IF NOT EXISTS events (
+    day TEXT NOT NULL,
+    name TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, name)
+);
 """
 # Unanswered questions are for improving the knowledge base, not for reading people's
 # stories: keep at most this much of each.
 MAX_QUESTION_CHARS = 1000
+# Event names come from the engine (``answer:<topic-id>`` and the like); a cap keeps a bug
+# from filling the table with long strings.
+MAX_EVENT_NAME_CHARS = 100
+# Daily usage totals are kept this long, so a year can be compared with the one before.
+EVENTS_KEPT_DAYS = 400
 
 
 class StorageError(Exception):
@@ -59,6 +71,15 @@ class UnansweredQuestion:
     score: float | None
     reason: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class DailyCount:
+    """How many times an event (``answer:sciatica``, ``conversation``...) happened on a day."""
+
+    day: date
+    name: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -214,8 +235,7 @@ class Storage:
         """Delete these questions (e.g. now answered by a new phrasing); return how many."""
         with self._transaction() as db:
             return sum(
-                db.execute("DELETE FROM unanswered WHERE id = ?", (int(i),)).rowcount
-                for i in ids
+                db.execute("DELETE FROM unanswered WHERE id = ?", (int(i),)).rowcount for i in ids
             )
 
     def purge_expired(self, now: datetime, retention_days: int) -> int:
@@ -223,6 +243,35 @@ class Storage:
         cutoff = (now - timedelta(days=retention_days)).isoformat()
         cursor = self._db.execute("DELETE FROM unanswered WHERE created_at < ?", (cutoff,))
         return cursor.rowcount
+
+    # --- usage figures ---------------------------------------------------------------------
+
+    def count(self, name: str, now: datetime, amount: int = 1) -> None:
+        """Add ``amount`` to today's total for the event ``name`` (the day of ``now``).
+
+        Only per-day totals are stored, with no user reference, so the figures stay after
+        ``forget`` and cannot be traced back to anyone. Pass ``now`` in UTC, as for the rest.
+        """
+        if not name or amount < 1:
+            raise ValueError(f"cannot count {amount} of event {name!r}")
+        self._db.execute(
+            "INSERT INTO events (day, name, count) VALUES (?, ?, ?) "
+            "ON CONFLICT (day, name) DO UPDATE SET count = count + excluded.count",
+            (now.date().isoformat(), name[:MAX_EVENT_NAME_CHARS], amount),
+        )
+
+    def counts(self, since: date, until: date | None = None) -> list[DailyCount]:
+        """Daily totals from ``since`` to ``until`` (both included), by day, then name."""
+        rows = self._db.execute(
+            "SELECT day, name, count FROM events WHERE day >= ? AND day <= ? ORDER BY day, name",
+            (since.isoformat(), (until or date.max).isoformat()),
+        ).fetchall()
+        return [DailyCount(date.fromisoformat(r[0]), r[1], r[2]) for r in rows]
+
+    def purge_counts(self, now: datetime, keep_days: int = EVENTS_KEPT_DAYS) -> int:
+        """Delete daily totals older than ``keep_days``; return how many rows went."""
+        cutoff = (now.date() - timedelta(days=keep_days)).isoformat()
+        return self._db.execute("DELETE FROM events WHERE day < ?", (cutoff,)).rowcount
 
     # --- the right to be forgotten --------------------------------------------------------
 
