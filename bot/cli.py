@@ -70,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SET",
         help="labelled YAML set (default: tests/eval/heldout.yaml)",
     )
+    stats = commands.add_parser(
+        "stats", help="usage figures for the last 7 and 30 days; --html FILE for a page"
+    )
+    stats.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="config file (as for run)"
+    )
+    stats.add_argument(
+        "--data", type=Path, default=None, metavar="DIR", help="folder of the bot's database"
+    )
+    stats.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write a one-page report with charts to FILE (needs the [report] extra)",
+    )
     return parser
 
 
@@ -228,6 +244,63 @@ def cmd_run(config: Path | None, err: TextIO) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Print the usage figures; with ``--html FILE`` also write the report page."""
+    from datetime import UTC, datetime
+
+    from bot.config import ConfigError, load_settings
+    from bot.stats import ChartsUnavailableError, Labels, load_report, render_html, render_text
+    from bot.storage import DB_FILENAME, Storage, StorageError
+
+    config = args.config
+    if config is None and Path("config.yaml").is_file():
+        config = Path("config.yaml")
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print(f"backpain-bot stats: {exc}", file=err)
+        return 1
+    data_dir: Path = args.data or settings.data_dir
+    if not (data_dir / DB_FILENAME).is_file():
+        # Opening would create an empty database in a folder that may be the wrong one.
+        print(
+            f"backpain-bot stats: no database in {data_dir} (pass --data DIR or --config FILE)",
+            file=err,
+        )
+        return 1
+    try:
+        # Only names for topic and outcome ids: a knowledge problem must not hide the figures.
+        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching)
+        labels = Labels.from_knowledge(kb)
+    except KnowledgeError:
+        labels = Labels()
+    try:
+        storage = Storage.open(data_dir)
+    except StorageError as exc:
+        print(f"backpain-bot stats: {exc}", file=err)
+        return 1
+    try:
+        report = load_report(
+            storage, datetime.now(UTC), clinic=settings.clinic.name, labels=labels
+        )
+    finally:
+        storage.close()
+    if args.html is not None:
+        try:
+            page = render_html(report)
+            args.html.write_text(page, encoding="utf-8")
+        except ChartsUnavailableError as exc:
+            print(f"backpain-bot stats: {exc}", file=err)
+            return 1
+        except OSError as exc:
+            print(f"backpain-bot stats: cannot write {args.html}: {exc.strerror}", file=err)
+            return 1
+    print(render_text(report), file=out)
+    if args.html is not None:
+        print(f"wrote {args.html}", file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -243,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_eval(args.kb, args.set, sys.stdout, sys.stderr)
         if args.command == "run":
             return cmd_run(args.config, sys.stderr)
+        if args.command == "stats":
+            return cmd_stats(args, sys.stdout, sys.stderr)
         print(f"backpain-bot {args.command}: not available yet", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
