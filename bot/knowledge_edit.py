@@ -170,8 +170,8 @@ def insert_phrasing(
         indent = " " * questions.start_mark.column
         insert = f"{indent}- {_scalar(phrasing, flow=False)}{newline}"
         if pos == len(source) and source and not source.endswith("\n"):
-            insert = newline + insert
-        line = source.count("\n", 0, pos) + 1 + (1 if insert.startswith(newline) else 0)
+            insert = newline + insert.removesuffix(newline)  # the file still ends unterminated
+        line = source.count("\n", 0, pos) + 1 + insert.startswith(newline)
     result = source[:pos] + insert + source[pos:]
     _check_only_appended(source, result, topic_id, phrasing, name)
     return result, line
