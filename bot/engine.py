@@ -222,7 +222,7 @@ def _from_v1(old: Mapping[str, Any], kb: KnowledgeBase) -> Session:
         and isinstance(index, int)
         and 0 <= index < len(steps)
         and isinstance(answers, list)
-        and len(answers) <= index
+        and len(answers) == index
         and all(a in ("yes", "no", "not-sure") for a in answers)
     ):
         session["screening"] = {

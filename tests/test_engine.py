@@ -316,3 +316,32 @@ def test_engine_module_has_no_io_or_clock() -> None:
     source = (ROOT / "bot" / "engine.py").read_text(encoding="utf-8")
     for banned in ("import telegram", "print(", "open(", "datetime.now", "time.sleep", "async "):
         assert banned not in source, banned
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+SESSION_KEYS = ["screening", "red_flag", "pending_question", "suggested", "offered", "updated"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.one_of(
+        JSON,
+        st.fixed_dictionaries(
+            {"schema": st.sampled_from([1, 2, 3, "2", None])},
+            optional=dict.fromkeys([*SESSION_KEYS, "state", "step_index", "answers"], JSON),
+        ),
+    ),
+    st.sampled_from(["yes", "1", "back", "/screen", "/forget", "none", "sciatica"]),
+)
+def test_a_damaged_stored_session_never_crashes_a_turn(
+    shipped_kb: KnowledgeBase, stored: object, typed: str
+) -> None:
+    engine = Engine(shipped_kb)
+    turn = engine.handle(stored, parse_input(typed), NOW)  # type: ignore[arg-type]
+    assert turn.replies
+    assert turn.session["schema"] == SCHEMA
+    assert json.loads(json.dumps(turn.session)) == turn.session
