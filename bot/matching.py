@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final, Literal
 
 from rapidfuzz import fuzz, process
@@ -52,8 +54,11 @@ _REPEATS = re.compile(r"(\w)\1{2,}")
 # "8kg" -> "8 kg", "40mph" -> "40 mph": numbers and units are separate words.
 _DIGIT_EDGE = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
 _CACHE_LIMIT = 50_000
+# A word filed under more questions than this only finds candidates when no rarer word does.
+_MAX_POSTINGS = 400
 
 
+@lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """A light, consistent suffix strip: the same on both sides is what matters, not grammar."""
     if len(token) <= 3 or token.isdigit():
@@ -99,6 +104,7 @@ class Normaliser:
     _by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _corrections: dict[str, str] = field(default_factory=dict, repr=False)
     _longest: int = 1
+    _starts: frozenset[str] = frozenset()
     _stop_stems: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -108,6 +114,7 @@ class Normaliser:
         for words in self._by_length.values():
             words.sort()  # deterministic ties
         self._longest = max((len(k) for k in self.rewrites), default=1)
+        self._starts = frozenset(k[0] for k in self.rewrites)
         self._stop_stems = frozenset(stem(w) for w in STOP_WORDS)
 
     @classmethod
@@ -166,7 +173,12 @@ class Normaliser:
             return stemmed
         out: list[str] = []
         i = 0
+        starts = self._starts
         while i < len(stemmed):
+            if stemmed[i] not in starts:
+                out.append(stemmed[i])
+                i += 1
+                continue
             for size in range(min(self._longest, len(stemmed) - i), 0, -1):
                 replacement = self.rewrites.get(tuple(stemmed[i : i + size]))
                 if replacement is not None:
@@ -295,14 +307,17 @@ class Matcher:
         """The whole (bounded) message first, then each sentence or clause of it."""
         text = text[: self.settings.max_chars]
         norm = self.normaliser
-        whole = norm.content(norm.stems(text))
         parts = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
+        if len(parts) <= 1:
+            return [norm.content(norm.stems(text))]
+        # Each sentence is normalised once; the whole message is their concatenation.
+        stems = [norm.stems(part) for part in parts]
+        whole = norm.content([t for part in stems for t in part])
         out = [whole]
-        if len(parts) > 1:
-            for part in parts[-self.settings.max_segments :]:
-                tokens = norm.content(norm.stems(part))
-                if tokens and tokens != whole:
-                    out.append(tokens)
+        for part in stems[-self.settings.max_segments :]:
+            tokens = norm.content(part)
+            if tokens and tokens != whole:
+                out.append(tokens)
         return out
 
     def _weight(self, token: str) -> float:
@@ -316,20 +331,22 @@ class Matcher:
         query = frozenset(tokens)
         weights = {t: self._weight(t) for t in query}
         total = sum(weights.values())
-        # Candidates: questions sharing a word, gathered from the inverted index. Words in most
-        # topics would pull in everything, so they only count when nothing rarer matched.
+        # Candidates: questions sharing a word, gathered from the inverted index, rarest word
+        # first. Words in many topics would pull in a large part of the base for little
+        # evidence, so they only gather candidates while nothing rarer has.
         overlap: dict[int, float] = {}
-        rare = [t for t in query if t in self.postings and self.df[t] <= self.generic_df]
-        for token in rare or [t for t in query if t in self.postings]:
+        known = sorted((t for t in query if t in self.postings), key=lambda t: self.df[t])
+        for token in known:
+            if overlap and (
+                self.df[token] > self.generic_df or len(self.postings[token]) > _MAX_POSTINGS
+            ):
+                break
             w = weights[token]
             for qi in self.postings[token]:
                 overlap[qi] = overlap.get(qi, 0.0) + w
         if not overlap:
             return {}
-        if len(overlap) > s.candidates:
-            best = sorted(overlap.items(), key=lambda kv: -kv[1])[: s.candidates]
-        else:
-            best = list(overlap.items())
+        best = heapq.nlargest(s.candidates, overlap.items(), key=lambda kv: kv[1])
         query_text = " ".join(sorted(query))
         left_out = self.questions[skip] if skip >= 0 else None
         topic_covers: dict[int, float] = {}

@@ -93,6 +93,11 @@ class RedFlagDetector:
             self.unless.append([_Veto(v, 0 if own & set(v) else _VETO_REACH) for v in vetoes if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
+        # Each phrase is filed under one of its words: a message only tries the phrases
+        # filed under its own words, not all of them.
+        self.by_token: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.phrases):
+            self.by_token.setdefault(entry.tokens[0], []).append(index)
 
     def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
         stems = self.normaliser.stems(text, correct=correct)
@@ -107,7 +112,9 @@ class RedFlagDetector:
         for i, token in enumerate(tokens):
             positions.setdefault(token, []).append(i)
         vetoes: dict[int, list[tuple[int, int]]] = {}
-        for phrase in self.phrases:
+        candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
+        for index in candidates:
+            phrase = self.phrases[index]
             found = _spans(phrase.tokens, positions)
             if not found:
                 continue

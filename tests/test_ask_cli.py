@@ -6,6 +6,9 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from bot.cli import cmd_ask, main
 from tests.matching_fixtures import ROOT, SHIPPED_KB, shipped
@@ -89,7 +92,9 @@ def test_plain_output_is_one_line_per_question() -> None:
     assert out[1].startswith("-\t")
 
 
-def test_missing_knowledge_folder_fails_cleanly(tmp_path, capsys) -> None:
+def test_missing_knowledge_folder_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["ask", "--kb", str(tmp_path / "nope"), "hello"]) == 1
     assert "error" in capsys.readouterr().err
 
@@ -102,7 +107,8 @@ def test_pipe_through_the_real_command() -> None:
         stdout=subprocess.PIPE,
         cwd=ROOT,
     ) as proc:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.write(b"does physio help sciatica?\n")
         proc.stdin.flush()
         first = json.loads(proc.stdout.readline())
