@@ -13,6 +13,7 @@ from typing import BinaryIO, TextIO
 from bot.config import ClinicSettings
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.problems import KnowledgeError
+from bot.review import QuestionGroup, accept_group, dismiss_group, review
 
 DEFAULT_KB = Path("knowledge")
 
@@ -69,6 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SET",
         help="labelled YAML set (default: tests/eval/heldout.yaml)",
+    )
+
+    report = commands.add_parser(
+        "report",
+        help="group the questions the bot could not answer; --apply to act on them",
+        description="Group similar unanswered questions, most frequent first, with the topic "
+        "each group came closest to. With --apply, go through the groups one by one.",
+        epilog=REPORT_ANSWERS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="config file (as for run)"
+    )
+    report.add_argument("--kb", type=Path, default=None, metavar="DIR", help="knowledge folder")
+    report.add_argument(
+        "--data", type=Path, default=None, metavar="DIR", help="folder of the bot's database"
+    )
+    report.add_argument(
+        "--apply", action="store_true", help="add, dismiss or skip each group (see below)"
     )
     stats = commands.add_parser(
         "stats", help="usage figures for the last 7 and 30 days; --html FILE for a page"
@@ -244,6 +264,179 @@ def cmd_run(config: Path | None, err: TextIO) -> int:
     return 0
 
 
+REPORT_ANSWERS = """\
+answers with --apply, one per group (typed, or one per line on standard input):
+  a        add the group's question as a phrasing of the suggested topic
+  c        choose another topic: the next line is a topic id or an offered number
+           (or on one line: c posture)
+  d        dismiss: hide these questions from later reports
+  s        skip (also an empty line)
+  q        quit (also the end of the input)
+"""
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _print_group(number: int, group: QuestionGroup, kb: KnowledgeBase, out: TextIO) -> None:
+    topic = group.closest_topic
+    title = f" ({kb.topics_by_id[topic].title})" if topic and topic in kb.topics_by_id else ""
+    closest = f"closest topic: {topic}{title}" if topic else "no close topic"
+    print(f"{number:>3}. {group.count} time{'s' if group.count != 1 else ''}, {closest}", file=out)
+    print(f'     "{_short(group.representative)}"', file=out)
+    others = group.questions[1:]
+    if others:
+        shown = " | ".join(f'"{_short(q, 60)}"' for q in others[:3])
+        more = f" (+{len(others) - 3} more)" if len(others) > 3 else ""
+        print(f"     also: {shown}{more}", file=out)
+
+
+def _read_answer(prompt: str, inp: TextIO, out: TextIO) -> str | None:
+    """One line of input, or None at the end; piped answers are echoed to keep a transcript."""
+    print(prompt, end="", file=out, flush=True)
+    line = inp.readline()
+    if not line:
+        print(file=out)
+        return None
+    answer = line.strip()
+    if not inp.isatty():
+        print(answer, file=out)
+    return answer
+
+
+def _choose_topic(
+    group: QuestionGroup, given: str, kb: KnowledgeBase, inp: TextIO, out: TextIO
+) -> str | None:
+    offered = [t for t in (group.closest_topic, *group.alternatives) if t]
+    while True:
+        if not given:
+            menu = "  ".join(f"{i}) {t}" for i, t in enumerate(offered, 1))
+            print(f"     topics: {menu}{'  ' if menu else ''}or type a topic id", file=out)
+            answer = _read_answer("     topic? ", inp, out)
+            if answer is None:
+                return None
+            given = answer
+        if given.isdigit() and 1 <= int(given) <= len(offered):
+            return offered[int(given) - 1]
+        if given in kb.topics_by_id:
+            return given
+        print(f"     no topic `{given}`: give an offered number or a topic id", file=out)
+        given = ""
+
+
+def cmd_report(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    """Print grouped unanswered questions; with ``--apply`` act on each group."""
+    from bot.config import ConfigError, load_settings
+    from bot.storage import DB_FILENAME, Storage, StorageError
+
+    config = args.config
+    if config is None and Path("config.yaml").is_file():
+        config = Path("config.yaml")
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        print(f"backpain-bot report: {exc}", file=err)
+        return 1
+    kb_dir: Path = args.kb or settings.knowledge_dir
+    data_dir: Path = args.data or settings.data_dir
+    try:
+        kb = load_knowledge(kb_dir, settings.clinic, settings.matching)
+    except KnowledgeError as exc:
+        print("\n".join(str(p) for p in exc.problems), file=err)
+        print(f"{kb_dir}: the knowledge files must be fixed first", file=err)
+        return 1
+    if not (data_dir / DB_FILENAME).is_file():
+        # Opening would create an empty database in a folder that may be the wrong one.
+        print(f"no unanswered questions: there is no database in {data_dir} yet", file=out)
+        return 0
+    try:
+        storage = Storage.open(data_dir)
+    except StorageError as exc:
+        print(f"backpain-bot report: {exc}", file=err)
+        return 1
+    try:
+        groups = review(storage, kb)
+        total = sum(g.count for g in groups)
+        print(
+            f"{total} unanswered question{'s' if total != 1 else ''} in {len(groups)} "
+            f"group{'s' if len(groups) != 1 else ''}, most frequent first",
+            file=out,
+        )
+        if not args.apply:
+            for number, group in enumerate(groups, 1):
+                _print_group(number, group, kb, out)
+            return 0
+        done = {"added": 0, "dismissed": 0, "skipped": 0, "refused": 0}
+        for number, group in enumerate(groups, 1):
+            print(file=out)
+            _print_group(number, group, kb, out)
+            suggested = f"add to {group.closest_topic}" if group.closest_topic else ""
+            prompt = f"     {'a) ' + suggested + '  ' if suggested else ''}"
+            prompt += "c) choose topic  d) dismiss  s) skip  q) quit? "
+            answer = _read_answer(prompt, inp, out)
+            while answer is not None and (
+                answer[:1].lower() not in ("a", "c", "d", "s", "q", "")
+                or (answer[:1].lower() == "a" and not suggested)
+            ):
+                answer = _read_answer("     please answer a, c, d, s or q: ", inp, out)
+            choice = "q" if answer is None else (answer[:1].lower() or "s")
+            if choice == "q":
+                break
+            if choice == "s":
+                done["skipped"] += 1
+                continue
+            if choice == "d":
+                dismiss_group(storage, group)
+                done["dismissed"] += 1
+                print(f"     dismissed {group.count} question(s)", file=out)
+                continue
+            topic = group.closest_topic
+            if choice == "c":
+                topic = _choose_topic(group, answer[1:].strip() if answer else "", kb, inp, out)
+                if topic is None:
+                    break
+            assert topic is not None
+            try:
+                added = accept_group(
+                    storage,
+                    kb_dir,
+                    group,
+                    topic,
+                    clinic=settings.clinic,
+                    matching=settings.matching,
+                )
+            except KnowledgeError as exc:
+                done["refused"] += 1
+                print("     not added; the knowledge files would then have problems:", file=out)
+                for problem in exc.problems:
+                    print(f"       {problem}", file=out)
+                continue
+            kb = added.knowledge
+            done["added"] += 1
+            where = f"{kb_dir / 'faq.yaml'}:{added.line}" if added.changed else "already there"
+            print(f"     added to {topic} ({where})", file=out)
+            if not added.answers:
+                print(
+                    "     note: the bot may still only suggest this topic for it, because "
+                    "another topic scores close",
+                    file=out,
+                )
+        print(
+            "\n" + ", ".join(f"{n} {what}" for what, n in done.items()),
+            file=out,
+        )
+        if done["added"]:
+            print("a running bot uses the new phrasings after it reloads the knowledge", file=out)
+        return 1 if done["refused"] else 0
+    except StorageError as exc:
+        print(f"backpain-bot report: {exc}", file=err)
+        return 1
+    finally:
+        storage.close()
+
+
 def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print the usage figures; with ``--html FILE`` also write the report page."""
     from datetime import UTC, datetime
@@ -316,6 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_eval(args.kb, args.set, sys.stdout, sys.stderr)
         if args.command == "run":
             return cmd_run(args.config, sys.stderr)
+        if args.command == "report":
+            return cmd_report(args, sys.stdin, sys.stdout, sys.stderr)
         if args.command == "stats":
             return cmd_stats(args, sys.stdout, sys.stderr)
         print(f"backpain-bot {args.command}: not available yet", file=sys.stderr)
