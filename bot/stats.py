@@ -448,7 +448,8 @@ sent someone to urgent care. The bot stores only daily totals here: no names, id
 def _svg(fig: Figure, chart_id: str) -> str:
     """The figure as an ``<svg>`` element to put inline in the page."""
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
+    # No creation date, so the same figures give the same page (reports can be compared).
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     # Inline SVG needs no XML prolog or doctype; drop everything before the <svg> tag.
     return text[text.index("<svg") :].replace(
