@@ -57,16 +57,16 @@ class MatchingSettings(Section):
 
     # Answer when the best topic reaches answer_score and leads the runner-up by margin;
     # offer "did you mean" choices from suggest_score; below that, say it is not known.
-    answer_score: Annotated[float, Field(ge=0, le=100)] = 56.0
-    suggest_score: Annotated[float, Field(ge=0, le=100)] = 36.0
+    answer_score: Annotated[float, Field(ge=0, le=100)] = 50.0
+    suggest_score: Annotated[float, Field(ge=0, le=100)] = 30.0
     margin: Annotated[float, Field(ge=0, le=100)] = 2.0
     top_k: Annotated[int, Field(ge=1, le=20)] = 5
     # A question's score mixes idf-weighted query coverage, question coverage and rapidfuzz's
-    # token_set_ratio; the bonus counts query words found in other questions of the topic.
+    # token_sort_ratio; the bonus counts query words found in other questions of the topic.
     query_weight: Annotated[float, Field(ge=0)] = 1.0
     question_weight: Annotated[float, Field(ge=0)] = 0.5
-    fuzzy_weight: Annotated[float, Field(ge=0)] = 2.0
-    topic_bonus: Annotated[float, Field(ge=0, le=100)] = 25.0
+    fuzzy_weight: Annotated[float, Field(ge=0)] = 3.0
+    topic_bonus: Annotated[float, Field(ge=0, le=100)] = 40.0
     # Sentences of a long message are also scored alone, lower than the whole, so a question
     # inside greetings or a story is found.
     segment_penalty: Annotated[float, Field(ge=0, le=100)] = 15.0
@@ -79,7 +79,7 @@ class MatchingSettings(Section):
     candidates: Annotated[int, Field(ge=1)] = 60
     # A word the knowledge base never uses counts against a match ("capital of France") with
     # this share of the rarest word's weight: not so much that a story can never be answered.
-    unknown_weight: Annotated[float, Field(ge=0, le=2)] = 0.3
+    unknown_weight: Annotated[float, Field(ge=0, le=2)] = 0.6
     # rapidfuzz ratio an unknown word needs to be read as a typo of a known word.
     typo_cutoff: Annotated[float, Field(ge=50, le=100)] = 84.0
     # Red flags: the whole message is checked up to this many characters.

@@ -794,16 +794,12 @@ def _lint_matching(faq: FaqFile, matcher: Matcher, doc: YamlDocument) -> list[Pr
         return warnings  # too slow for huge generated bases; the shipped one is far smaller
     for i, topic in enumerate(faq.topics):
         for j, question in enumerate(topic.questions):
-            # Left out of the index, as if a person had typed it: does it still land here?
-            matches, specific = matcher.rank(question, matcher.question_index.get((i, j), -1))
+            # Its own question is in the index, so only a real clash (another topic with the
+            # same words, scoring higher) is reported, not every loosely worded question.
+            matches, specific = matcher.rank(question)
             if not matches or matches[0].topic_id == topic.id or not specific:
                 continue
-            runner_up = matches[1].score if len(matches) > 1 else 0.0
-            # Only when the other topic would be answered outright: a near tie is a suggestion.
-            if (
-                matches[0].score >= matcher.settings.answer_score
-                and matches[0].score - runner_up >= matcher.settings.margin
-            ):
+            if matches[0].score >= matcher.settings.suggest_score:
                 path = ("topics", i, "questions", j)
                 warnings.append(
                     Problem(

@@ -359,7 +359,7 @@ class Matcher:
             inter = sum(weights[t] for t in shared)
             query_cover = inter / total
             question_cover = inter / question.weight if question.weight else 0.0
-            fuzzy = fuzz.token_set_ratio(query_text, question.text, processor=None) / 100
+            fuzzy = fuzz.token_sort_ratio(query_text, question.text, processor=None) / 100
             score = (
                 100
                 * (

@@ -59,8 +59,10 @@ def test_unrelated_messages_are_not_answered(text: str) -> None:
     assert decision.topic_id is None
 
 
-def test_generic_words_alone_only_suggest() -> None:
-    decision = MATCHER.decide("physical therapy")
+@pytest.mark.parametrize("text", ["physio", "physical therapy", "back pain", "help"])
+def test_generic_words_alone_only_suggest(text: str) -> None:
+    # Words in most topics of the shipped base never justify an answer on their own.
+    decision = shipped().matcher.decide(text)
     assert decision.outcome != "answer"
 
 
@@ -118,39 +120,27 @@ def test_the_lint_warns_about_a_question_matched_to_another_topic() -> None:
     from bot.schema import FaqFile
     from bot.yamlfile import YamlDocument
 
+    def topic(topic_id: str, questions: list[str]) -> dict[str, object]:
+        return {
+            "id": topic_id,
+            "title": topic_id,
+            "questions": questions,
+            "answer": "a",
+            "source": "clinic",
+        }
+
     faq = FaqFile.model_validate(
         {
             "version": 1,
             "topics": [
-                {
-                    "id": "sciatica",
-                    "title": "Sciatica",
-                    "questions": ["sciatica nerve pain", "how do I book an appointment"],
-                    "answer": "a",
-                    "source": "clinic",
-                },
-                {
-                    "id": "booking",
-                    "title": "Booking",
-                    "questions": ["book an appointment", "booking phone number"],
-                    "answer": "b",
-                    "source": "clinic",
-                },
-                {
-                    "id": "stretching",
-                    "title": "Stretching",
-                    "questions": ["stretches for a stiff back", "loosen tight muscles"],
-                    "answer": "c",
-                    "source": "clinic",
-                },
+                topic("booking", ["book an appointment", "appointment booking by phone"]),
+                topic("sciatica", ["sciatica nerve pain", "book an appointment"]),
+                topic("stretching", ["stretches for a stiff back", "loosen tight muscles"]),
             ],
         }
     )
-    doc = YamlDocument("faq.yaml", {}, {("topics", 0, "questions", 1): 7})
+    doc = YamlDocument("faq.yaml", {}, {("topics", 1, "questions", 1): 7})
     problems = _lint_matching(faq, Matcher(faq), doc)
-    by_path = {p.path: p for p in problems}
-    assert by_path["topics[0].questions[1]"].line == 7
-    assert by_path["topics[0].questions[1]"].severity == "warning"
-    assert "`booking`" in by_path["topics[0].questions[1]"].message
-    # The sciatica questions that are about sciatica are not flagged.
-    assert "topics[0].questions[0]" not in by_path
+    assert [(p.line, p.path) for p in problems] == [(7, "topics[1].questions[1]")]
+    assert problems[0].severity == "warning"
+    assert "`booking`" in problems[0].message
