@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
 from bot.knowledge import KnowledgeBase
+from bot.matching import Decision
 from bot.replies import Option, Reply
 from bot.safety import RedFlagHit
 from bot.schema import AnswerId, Step, Topic
@@ -454,7 +455,8 @@ class Engine:
                 out.say(decline, self._main_menu())
                 out.effects.append(Count(f"declined:{refusal}"))
                 return
-            out.say(decline)
+            if not self._already_says(decision, decline):
+                out.say(decline)
         answered = decision.topic_id if decision.outcome == "answer" else None
         if answered is not None and answered in self.kb.topics_by_id:
             self._answer(self.kb.topic(answered), out, related=True)
@@ -472,6 +474,14 @@ class Engine:
             out.say(self.msg.unknown, self._topic_menu())
             out.effects.append(LogUnanswered(text[:MAX_KEPT_QUESTION], "unknown"))
             out.effects.append(Count("unknown"))
+
+    def _already_says(self, decision: Decision, decline: str) -> bool:
+        """Whether the answer about to be given declines in the same words (say it once)."""
+        topic_id = decision.topic_id if decision.outcome == "answer" else None
+        if topic_id is None or topic_id not in self.kb.topics_by_id:
+            return False
+        opening = fold(decline)[:30]
+        return bool(opening) and opening in fold(self.kb.topic(topic_id).answer)
 
     def _answer(self, topic: Topic, out: _Out, *, related: bool) -> None:
         links = [r for r in topic.related if r in self.kb.topics_by_id][:RELATED_LIMIT]
@@ -591,8 +601,9 @@ class Engine:
         if kind is None:
             refusal = declined(text)
             decision = self.kb.matcher.decide(text)
-            if refusal is not None:
-                out.say(self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis)
+            decline = self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis
+            if refusal is not None and not self._already_says(decision, decline):
+                out.say(decline)
             answered = decision.topic_id if decision.outcome == "answer" else None
             if answered is not None and answered in self.kb.topics_by_id:
                 self._answer(self.kb.topic(answered), out, related=False)

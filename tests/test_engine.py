@@ -345,3 +345,12 @@ def test_a_damaged_stored_session_never_crashes_a_turn(
     assert turn.replies
     assert turn.session["schema"] == SCHEMA
     assert json.loads(json.dumps(turn.session)) == turn.session
+
+
+@pytest.mark.parametrize(
+    "question", ["how much ibuprofen should I take?", "how many mg of naproxen can I take a day"]
+)
+def test_a_dose_question_is_declined_once(kb: KnowledgeBase, question: str) -> None:
+    chat = CoreDriver(kb)
+    shown = chat.say(question)
+    assert " ".join(shown.text.split()).count("advise on medicines or doses") == 1
