@@ -394,7 +394,8 @@ def cmd_report(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) 
                 continue
             topic = group.closest_topic
             if choice == "c":
-                topic = _choose_topic(group, answer[1:].strip() if answer else "", kb, inp, out)
+                given = answer[2:].strip() if answer and answer[1:2].isspace() else ""
+                topic = _choose_topic(group, given, kb, inp, out)
                 if topic is None:
                     break
             assert topic is not None
