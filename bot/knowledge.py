@@ -782,6 +782,7 @@ def build_matching(
     settings = settings or MatchingSettings()
     texts = [q for t in faq.topics for q in (t.title, *t.questions)]
     texts += [p for c in red_flags.categories for p in (*c.phrases, *c.unless)]
+    texts += [w for c in red_flags.categories for k in c.concepts for g in k.all_of for w in g]
     normaliser = Normaliser.build(texts, synonyms, settings.typo_cutoff)
     matcher = Matcher(faq, synonyms, settings, normaliser)
     return matcher, RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)

@@ -9,13 +9,13 @@ from typing import Final
 from bot.matching import Normaliser, stem, words
 from bot.schema import RedFlagsFile
 
-# Words dropped from both phrases and messages before matching, so "wet myself" finds
-# "I wet myself" and "numb down there" finds "it's numb down there". Negations stay: they
-# are part of phrases such as "can't pee".
+# Words dropped from both phrases and messages before matching, so "numb down there" finds
+# "it's numb down there". Negations stay: they are part of phrases such as "can't pee".
+# "myself" stays too: without it "wet myself" would be just "wet" ("wet weather").
 FILLER: Final = frozenset(
     stem(w)
     for w in words(
-        "a an the my me i im ive myself mine your our his her their its it is am are was were be "
+        "a an the my me i im ive mine your our his her their its it is am are was were be "
         "been being this that these those so just really very bit little quite and or of to at"
     )
 )
@@ -24,6 +24,29 @@ _SLACK: Final = 3
 # An `unless` phrase cancels a red-flag phrase only this close to it, so one harmless mention
 # ("my mum had cancer") cannot hide another, real one elsewhere in a long message.
 _VETO_REACH: Final = 4
+# Someone else's symptom ("my uncle was in a car crash", "one of my residents is incontinent")
+# is not the writer's red flag; only when that person comes shortly before the symptom and
+# the writer does not come in between ("my wife says I wet myself" still fires). Pronouns
+# ("they found a tumour") are not here: too often they stand for the writer's doctors.
+_OTHERS: Final = frozenset(
+    stem(w)
+    for w in words(
+        "mum mom mother mam mummy dad father daddy wife husband partner son daughter child "
+        "children kid kids baby toddler teenager teen boyfriend girlfriend brother sister "
+        "uncle aunt auntie cousin "
+        "nephew niece grandma grandmother grandpa grandfather granny grandad nan nana gran "
+        "friend mate neighbour neighbor colleague coworker boss patient client resident "
+        "dog cat someone somebody"
+    )
+)
+_OTHERS_REACH: Final = 6
+_FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
+# An explicit negation right before a symptom ("no fever", "without any weight loss"), only
+# in categories marked `negatable`; these words may stand between the two.
+_NEGATIONS: Final = frozenset(
+    words("no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero")
+)
+_NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real"))
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,14 @@ class _Phrase:
     category: int
     text: str
     tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Concept:
+    category: int
+    text: str
+    groups: tuple[tuple[tuple[str, ...], ...], ...]
+    within: int
 
 
 def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple[int, int]]:
@@ -64,10 +95,30 @@ def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple
     return found
 
 
+def _concept_spans(concept: _Concept, positions: dict[str, list[int]]) -> list[tuple[int, int]]:
+    """(first, last) positions where one option of every group occurs within the window."""
+    occurrences: list[list[tuple[int, int]]] = []
+    for group in concept.groups:
+        found = [span for option in group for span in _spans(option, positions)]
+        if not found:
+            return []
+        occurrences.append(found)
+    spans: list[tuple[int, int]] = []
+    for lo, hi in occurrences[0]:
+        first, last = lo, hi
+        for others in occurrences[1:]:
+            olo, ohi = min(others, key=lambda s: min(abs(s[0] - hi), abs(lo - s[1])))
+            first, last = min(first, olo), max(last, ohi)
+        # `within` counts the words between the group words, not the words themselves.
+        if last - first + 1 <= concept.within + len(concept.groups):
+            spans.append((first, last))
+    return spans
+
+
 @dataclass(frozen=True)
 class _Veto:
     tokens: tuple[str, ...]
-    # A veto naming the symptom itself ("mum had cancer") cancels only the words it covers;
+    # A veto holding a whole symptom phrase ("mum had cancer") cancels only the words it covers;
     # a qualifier ("last year") cancels a phrase a few words away from it.
     reach: int
 
@@ -81,16 +132,27 @@ class RedFlagDetector:
         self.normaliser = normaliser
         self.max_chars = max_chars
         self.category_ids: tuple[str, ...] = tuple(c.id for c in red_flags.categories)
+        self.negatable: tuple[bool, ...] = tuple(c.negatable for c in red_flags.categories)
         self.phrases: list[_Phrase] = []
+        self.concepts: list[_Concept] = []
         self.unless: list[list[_Veto]] = []
         for index, category in enumerate(red_flags.categories):
             for phrase in category.phrases:
                 tokens = self._tokens(phrase, correct=False)
                 if tokens:
                     self.phrases.append(_Phrase(index, phrase, tokens))
-            own = {t for p in self.phrases if p.category == index for t in p.tokens}
+            own = [set(p.tokens) for p in self.phrases if p.category == index]
+            for concept in category.concepts:
+                groups = tuple(
+                    tuple(o for o in (self._tokens(x, correct=False) for x in group) if o)
+                    for group in concept.all_of
+                )
+                if all(groups):
+                    text = " + ".join("/".join(group[:3]) for group in concept.all_of)
+                    self.concepts.append(_Concept(index, text, groups, concept.within))
             vetoes = [self._tokens(p, correct=False) for p in category.unless]
-            self.unless.append([_Veto(v, 0 if own & set(v) else _VETO_REACH) for v in vetoes if v])
+            reach = [0 if any(o <= set(v) for o in own) else _VETO_REACH for v in vetoes]
+            self.unless.append([_Veto(v, r) for v, r in zip(vetoes, reach, strict=True) if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
         # Each phrase is filed under one of its words: a message only tries the phrases
@@ -98,6 +160,9 @@ class RedFlagDetector:
         self.by_token: dict[str, list[int]] = {}
         for index, entry in enumerate(self.phrases):
             self.by_token.setdefault(entry.tokens[0], []).append(index)
+        self.concept_words: frozenset[str] = frozenset(
+            option[0] for c in self.concepts for option in c.groups[0]
+        )
 
     def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
         stems = self.normaliser.stems(text, correct=correct)
@@ -105,27 +170,61 @@ class RedFlagDetector:
 
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
-        tokens = self._tokens(text[: self.max_chars], correct=True)
-        if not tokens:
+        raw = self.normaliser.stems(text[: self.max_chars], correct=True)
+        # Phrases match on the words that matter; context rules look at every word.
+        where = [i for i, t in enumerate(raw) if t not in FILLER]
+        if not where:
             return None
         positions: dict[str, list[int]] = {}
-        for i, token in enumerate(tokens):
-            positions.setdefault(token, []).append(i)
+        for i, r in enumerate(where):
+            positions.setdefault(raw[r], []).append(i)
         vetoes: dict[int, list[tuple[int, int]]] = {}
         candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
+        found: list[tuple[int, str, list[tuple[int, int]]]] = []
         for index in candidates:
             phrase = self.phrases[index]
-            found = _spans(phrase.tokens, positions)
-            if not found:
-                continue
-            category = phrase.category
+            spans = _spans(phrase.tokens, positions)
+            if spans:
+                found.append((phrase.category, phrase.text, spans))
+        if not self.concept_words.isdisjoint(positions):
+            for concept in self.concepts:
+                spans = _concept_spans(concept, positions)
+                if spans:
+                    found.append((concept.category, concept.text, spans))
+        for category, label, spans in found:
             if category not in vetoes:
+                # A negated veto is no veto: "I haven't been trying to lose weight".
                 vetoes[category] = [
                     (lo - veto.reach, hi + veto.reach)
                     for veto in self.unless[category]
                     for lo, hi in _spans(veto.tokens, positions)
+                    if not self._negated(raw, where[lo])
                 ]
             near = vetoes[category]
-            if any(all(hi < vlo or lo > vhi for vlo, vhi in near) for lo, hi in found):
-                return RedFlagHit(self.category_ids[category], phrase.text, 100.0)
+            for lo, hi in spans:
+                if any(not (hi < vlo or lo > vhi) for vlo, vhi in near):
+                    continue
+                if self._someone_else(raw, where[lo]):
+                    continue
+                if self.negatable[category] and self._negated(raw, where[lo]):
+                    continue
+                return RedFlagHit(self.category_ids[category], label, 100.0)
         return None
+
+    @staticmethod
+    def _someone_else(raw: Sequence[str], start: int) -> bool:
+        """Whether another person comes shortly before the symptom, with no "I" in between."""
+        for p in range(start - 1, max(-1, start - 1 - _OTHERS_REACH), -1):
+            if raw[p] in _FIRST_PERSON:
+                return False
+            if raw[p] in _OTHERS:
+                return True
+        return False
+
+    @staticmethod
+    def _negated(raw: Sequence[str], start: int) -> bool:
+        """Whether an explicit negation stands right before the symptom ("no fever")."""
+        p = start - 1
+        while p >= 0 and raw[p] in _NEGATION_SKIP:
+            p -= 1
+        return p >= 0 and raw[p] in _NEGATIONS

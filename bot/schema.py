@@ -74,6 +74,18 @@ class SynonymsFile(Strict):
 # --- red_flags.yaml ---------------------------------------------------------------------------
 
 
+class RedFlagConcept(Strict):
+    """Words from every group near each other: "bladder" near "can't control", in any order."""
+
+    all_of: list[list[Phrase]] = Field(
+        min_length=2,
+        description="Groups of words or short phrases; one from each group must appear.",
+    )
+    within: Annotated[int, Field(ge=1, le=12)] = Field(
+        default=4, description="At most this many words between the first and the last found."
+    )
+
+
 class RedFlagCategory(Strict):
     id: Id
     title: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
@@ -86,6 +98,17 @@ class RedFlagCategory(Strict):
     unless: list[Phrase] = Field(
         default_factory=list,
         description="Phrases showing the message is not this red flag (e.g. 'last year').",
+    )
+    concepts: list[RedFlagConcept] = Field(
+        default_factory=list,
+        description="Word groups that flag this category when they appear close together.",
+    )
+    negatable: bool = Field(
+        default=False,
+        description=(
+            "A negation right before the symptom ('no fever') rules it out. Never set this on "
+            "categories where a wrong 'no' would hide an emergency (bladder, leg weakness)."
+        ),
     )
 
 
