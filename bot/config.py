@@ -112,9 +112,11 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         from bot.problems import KnowledgeError
 
         try:
-            document = read_yaml(path)
+            document = read_yaml(path, allow_empty=True)
         except KnowledgeError as exc:
             raise ConfigError(f"cannot read config file: {exc.problems[0]}") from None
+        if document.data is None:
+            document.data = {}  # an empty config file means "all defaults"
         if not isinstance(document.data, dict):
             raise ConfigError(
                 f"{path}: the config must be a mapping of settings; "

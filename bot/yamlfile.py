@@ -155,7 +155,7 @@ def dotted_path(path: PathKey) -> str:
     return _dotted(path)
 
 
-def parse_yaml(text: str, file: str) -> YamlDocument:
+def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> YamlDocument:
     """Parse YAML text into a :class:`YamlDocument`; raise :class:`KnowledgeError` if broken."""
     loader = StrictSafeLoader(text)
     try:
@@ -193,6 +193,8 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
                 ]
             ) from None
         if node is None:
+            if allow_empty:
+                return YamlDocument(file, None)
             raise KnowledgeError(
                 [
                     Problem(
@@ -213,7 +215,9 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
         loader.dispose()
 
 
-def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
+def read_yaml(
+    path: Path, display_name: str | None = None, *, allow_empty: bool = False
+) -> YamlDocument:
     """Read and parse a file; every failure, even an unreadable file, is a KnowledgeError."""
     name = display_name or str(path)
     try:
@@ -271,4 +275,4 @@ def read_yaml(path: Path, display_name: str | None = None) -> YamlDocument:
                 )
             ]
         )
-    return parse_yaml(text, name)
+    return parse_yaml(text, name, allow_empty=allow_empty)

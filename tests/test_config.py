@@ -225,8 +225,8 @@ def test_bad_setting_is_named(tmp_path: Path, content: str, names: str) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["telegram:\n  token: [\n", "- just\n- a list\n", "", "just some text\n"],
-    ids=["syntax-error", "list", "empty", "scalar"],
+    ["telegram:\n  token: [\n", "- just\n- a list\n", "just some text\n"],
+    ids=["syntax-error", "list", "scalar"],
 )
 def test_unusable_config_file_is_a_config_error_naming_the_file(
     tmp_path: Path, content: str
@@ -236,6 +236,14 @@ def test_unusable_config_file_is_a_config_error_naming_the_file(
     with pytest.raises(ConfigError) as caught:
         load_settings(config, env={})
     assert str(config) in str(caught.value)
+
+
+def test_an_empty_config_file_means_all_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("# nothing set yet\n", encoding="utf-8")
+    settings = load_settings(config, env={})
+    assert settings.clinic.emergency_number == "911"
+    assert settings.data_dir == tmp_path / "data"
 
 
 @pytest.mark.parametrize("name", ["missing.yaml", "a-folder"])
