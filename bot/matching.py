@@ -43,6 +43,23 @@ STOP_WORDS: Final = frozenset(
     """
     )
 )
+# Everyday words that are one letter away from a knowledge word ("seat" / "sweat", "kid" /
+# "kind", "woke" / "woken"): known, so never "corrected" into something they do not mean.
+COMMON_WORDS: Final = frozenset(
+    words(
+        """
+    seat seats kid kids asleep woke wake awake sat sit cat car cars bed beds fit fine line
+    lift lifts left lost lose last fast past rest test best west pain paint pin pins pan
+    hip hips lip tip top stop shop ship sheet sweet meet feet feel fell fall wall well tell
+    bad bag back pack rack lack sack hurt hut shut bit but bet bite site side wide ride
+    diet died dies tied tired hard card cord core more mores sore sure cure care cage
+    ward word work worm warm walk talk tall call cold hold old bold told sold gold fold
+    ice nice rice lice spin skin shin thin chin kin king kind mind find bind wind wine
+    dog dogs jog job mob sob rob hop hope rope cope copes coped nose hose host most post
+    yank yanks lead leads load loads crick neck nick sick tick kick lick pick brick
+    """
+    )
+)
 # Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
 MIN_CORRECTABLE = 3
 # Text beyond this is never looked at: time per message stays bounded whatever arrives.
@@ -121,7 +138,7 @@ class Normaliser:
     def build(
         cls, texts: Iterable[str], synonyms: SynonymsFile | None, typo_cutoff: float = 84.0
     ) -> Normaliser:
-        vocabulary: set[str] = set(STOP_WORDS)
+        vocabulary: set[str] = set(STOP_WORDS) | COMMON_WORDS
         for text in texts:
             vocabulary.update(tokenize(text))
         pairs: list[tuple[str, str]] = []

@@ -11,11 +11,12 @@ from bot.schema import RedFlagsFile
 
 # Words dropped from both phrases and messages before matching, so "numb down there" finds
 # "it's numb down there". Negations stay: they are part of phrases such as "can't pee".
-# "myself" stays too: without it "wet myself" would be just "wet" ("wet weather").
+# "myself" and "me" stay too: without them "wet myself" would be just "wet" ("wet weather")
+# and "wakes me up" just "wake up" ("stiff when I wake up").
 FILLER: Final = frozenset(
     stem(w)
     for w in words(
-        "a an the my me i im ive mine your our his her their its it is am are was were be "
+        "a an the my i im ive mine your our his her their its it is am are was were be "
         "been being this that these those so just really very bit little quite and or of to at"
     )
 )
@@ -40,6 +41,7 @@ _OTHERS: Final = frozenset(
     )
 )
 _OTHERS_REACH: Final = 6
+_POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
 # in categories marked `negatable`; these words may stand between the two.
@@ -213,7 +215,16 @@ class RedFlagDetector:
 
     @staticmethod
     def _someone_else(raw: Sequence[str], start: int) -> bool:
-        """Whether another person comes shortly before the symptom, with no "I" in between."""
+        """Whether the symptom is another person's and the writer then talks about their own.
+
+        "My mother fell this morning and her back hurts, would physio help?" is written for
+        her: it stays a red flag. Only when the writer comes back to themselves afterwards
+        ("... and I hurt my back lifting her") is the symptom taken as someone else's.
+        """
+        if _FIRST_PERSON.isdisjoint(raw[start + 1 :]):
+            return False
+        if start > 0 and raw[start - 1] in _POSSESSIVE:
+            return True  # "her cancer", "his fall"
         for p in range(start - 1, max(-1, start - 1 - _OTHERS_REACH), -1):
             if raw[p] in _FIRST_PERSON:
                 return False

@@ -144,9 +144,11 @@ def test_concept_groups_catch_words_near_each_other(text: str, category: str) ->
 @pytest.mark.parametrize(
     "text",
     [
-        "my uncle was in a car crash last week, which hospital is best?",
+        "my uncle was in a car crash last week and I want to visit him, which ward is he on?",
         "one of my residents is incontinent and I lift her a lot",
-        "my toddler keeps falling over, is that normal",
+        "my toddler keeps falling over and I hurt my back picking him up",
+        "is it normal to feel stiff when I wake up",
+        "I sat on the toilet seat too long and my back is stiff",
         "my back aches in wet weather",
         "should I use hot or cold packs on my back",
         "I work night shifts and my back hurts",
@@ -163,6 +165,8 @@ def test_someone_else_weather_and_goals_are_not_red_flags(text: str) -> None:
         "my wife says I wet myself in my sleep",  # the writer comes between: still theirs
         "my mum had cancer and now they found a tumour on my spine",
         "a friend drove me here after I fell off a ladder",
+        # Written for someone else, who is the patient: still sent to urgent care.
+        "my mother is 84 and fell in the kitchen, now her back hurts, would physio help?",
     ],
 )
 def test_someone_else_vetoes_only_their_own_symptom(text: str) -> None:
