@@ -1,6 +1,6 @@
-"""Grid-search the answer threshold and margin on the dev set (never on the held-out set).
+"""Grid-search the answer threshold and margin on the tuning sets (never on the held-out set).
 
-Run: .venv/bin/python benchmarks/calibrate.py [--kb knowledge] [--set tests/eval/dev.yaml]
+Run: .venv/bin/python benchmarks/calibrate.py [--kb knowledge] [--set dev.yaml dev2.yaml]
 Prints the best thresholds for the current scoring weights; copy them into MatchingSettings.
 """
 
@@ -20,13 +20,19 @@ from bot.knowledge import load_knowledge  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kb", type=Path, default=ROOT / "knowledge")
-    parser.add_argument("--set", type=Path, default=ROOT / "tests" / "eval" / "dev.yaml")
+    parser.add_argument(
+        "--set",
+        type=Path,
+        nargs="+",
+        default=[ROOT / "tests" / "eval" / "dev.yaml", ROOT / "tests" / "eval" / "dev2.yaml"],
+    )
     args = parser.parse_args()
-    if args.set.name.startswith("heldout"):
+    if any(path.name.startswith("heldout") for path in args.set):
         print("refusing to calibrate on the held-out set", file=sys.stderr)
         return 2
     kb = load_knowledge(args.kb)
-    thresholds, top1, rejection = calibrate_thresholds(kb.matcher, load_cases(args.set))
+    cases = [case for path in args.set for case in load_cases(path)]
+    thresholds, top1, rejection = calibrate_thresholds(kb.matcher, cases)
     print(
         f"answer_score={thresholds.answer_score} suggest_score={thresholds.suggest_score} "
         f"margin={thresholds.margin}: top-1 {top1:.1%}, rejection {rejection:.1%}"

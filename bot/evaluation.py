@@ -237,7 +237,8 @@ class Thresholds:
 
 
 def _decide(matches: Sequence[Match], specific: bool, t: Thresholds) -> str | None:
-    """The answered topic under thresholds ``t``; mirrors Matcher.decide."""
+    """The answered topic under thresholds ``t``; mirrors Matcher.decide (``specific`` False
+    also stands for a message about something the knowledge base does not cover)."""
     if not matches or not specific:
         return None
     best = matches[0].score
@@ -252,14 +253,22 @@ def calibrate_thresholds(
     cases: Sequence[Case],
     answer_scores: Iterable[float] = range(40, 91, 2),
     margins: Iterable[float] = (0, 1, 2, 3, 4, 5, 6, 8, 10),
+    min_rejection: float = 0.95,
 ) -> tuple[Thresholds, float, float]:
-    """Grid-search answer score and margin on a labelled set (dev only, never held-out).
+    """Grid-search answer score and margin on labelled tuning sets (never the held-out one).
 
-    Maximises in-scope top-1 plus out-of-scope rejection; ties go to the stricter setting.
-    Returns the thresholds and the top-1 and rejection they reach.
+    Maximises in-scope top-1 among the settings that reject at least ``min_rejection`` of
+    the out-of-scope messages (the issue's target: a wrong answer to an unrelated question
+    costs more than a "did you mean"); when none does, the best top-1 plus rejection. Ties go
+    to the stricter setting. Returns the thresholds and the top-1 and rejection they reach.
     """
-    scored = [(case, *matcher.rank(case.text)) for case in cases if not case.urgent]
-    best: tuple[float, float, float, float, Thresholds] | None = None
+    scored = [
+        (case, matches, specific and matcher.not_covered(case.text) is None)
+        for case in cases
+        if not case.urgent
+        for matches, specific in [matcher.rank(case.text)]
+    ]
+    best: tuple[tuple[float, float, float], float, float, Thresholds] | None = None
     for answer, margin in itertools.product(list(answer_scores), list(margins)):
         t = Thresholds(float(answer), float(answer) - 20, float(margin))
         in_hits = in_total = out_hits = out_total = 0
@@ -272,11 +281,12 @@ def calibrate_thresholds(
                 in_total += 1
                 in_hits += got in case.accepted
         top1, rejection = _rate(in_hits, in_total), _rate(out_hits, out_total)
-        key = (top1 + rejection, answer + margin)
-        if best is None or key > (best[0], best[1]):
-            best = (key[0], key[1], top1, rejection, t)
+        feasible = rejection >= min_rejection
+        key = (float(feasible), top1 if feasible else top1 + rejection, answer + margin)
+        if best is None or key > best[0]:
+            best = (key, top1, rejection, t)
     assert best is not None
-    return best[4], best[2], best[3]
+    return best[3], best[1], best[2]
 
 
 # --- one question, as `backpain-bot ask` answers it -------------------------------------------

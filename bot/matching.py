@@ -57,6 +57,37 @@ COMMON_WORDS: Final = frozenset(
     ice nice rice lice spin skin shin thin chin kin king kind mind find bind wind wine
     dog dogs jog job mob sob rob hop hope rope cope copes coped nose hose host most post
     yank yanks lead leads load loads crick neck nick sick tick kick lick pick brick
+    cover covers over reset left wrong form forms oil cough weather rate
+    """
+    )
+)
+# What the bot does not cover (docs/topics.md): other body parts when the back is not
+# mentioned, prices and insurance, drug doses, other therapies. A message about these is never
+# answered with a topic, however many words it shares with one ("neck stretches?",
+# "how much is a session"); it gets "did you mean" choices at most.
+OTHER_PARTS: Final = frozenset(
+    words(
+        """
+    neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles toe toes
+    finger fingers thumb thumbs wrist wrists hand hands elbow elbows arm arms jaw head
+    headache headaches plantar fasciitis tendon tendons
+    """
+    )
+)
+BACK_WORDS: Final = frozenset(
+    words(
+        """
+    back backs spine spinal lumbar disc discs disk disks sciatica sciatic lumbago vertebra
+    vertebrae tailbone coccyx backache backaches
+    """
+    )
+)
+NOT_COVERED: Final = frozenset(
+    words(
+        """
+    price prices cost costs fee fees charge charges insurance insurer insured medicare
+    medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
+    acupuncture chiropractor chiropractic cupping reiki cbd password
     """
     )
 )
@@ -427,6 +458,17 @@ class Matcher:
         specific = bool(ranked) and ranked[0][1].specific
         return matches, specific
 
+    def not_covered(self, text: str) -> str | None:
+        """The word showing the message asks what the bot does not cover, or None."""
+        tokens = tokenize(text[: self.settings.max_chars])
+        found = next((t for t in tokens if t in NOT_COVERED), None)
+        if found is not None:
+            return found
+        part = next((t for t in tokens if t in OTHER_PARTS), None)
+        if part is not None and BACK_WORDS.isdisjoint(tokens):
+            return part
+        return None
+
     def decide(self, text: str) -> Decision:
         """Answer, suggest up to 3 topics, or say it does not know; with the reason."""
         s = self.settings
@@ -436,6 +478,11 @@ class Matcher:
             return Decision("unknown", (), "no content word in common with any topic")
         best = matches[0].score
         second = matches[1].score if len(matches) > 1 else 0.0
+        outside = self.not_covered(text)
+        if outside is not None:
+            suggestions = tuple(m for m in top if m.score >= s.suggest_score)[:3]
+            why = f"asks about `{outside}`, which the knowledge base does not cover"
+            return Decision("suggest" if suggestions else "unknown", suggestions or top, why)
         if best >= s.answer_score and best - second >= s.margin and specific:
             return Decision(
                 "answer",

@@ -16,10 +16,11 @@ EVAL = ROOT / "tests" / "eval"
 
 # Floors a little under the figures measured when they were set (docs/matching.md has the
 # current numbers). Raise them when the matcher improves; never lower them to pass.
-# held-out: measured only, never tuned on.
+# held-out: measured only, never tuned on; dev and dev2 are the tuning sets.
 FLOORS = {
-    "heldout.yaml": {"top1": 0.72, "rejection": 0.82, "recall": 0.88, "false_urgent": 0.06},
-    "dev.yaml": {"top1": 0.80, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.02},
+    "heldout.yaml": {"top1": 0.78, "rejection": 0.92, "recall": 0.92, "false_urgent": 0.035},
+    "dev.yaml": {"top1": 0.83, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.01},
+    "dev2.yaml": {"top1": 0.78, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.025},
 }
 
 

@@ -144,3 +144,44 @@ def test_the_lint_warns_about_a_question_matched_to_another_topic() -> None:
     assert [(p.line, p.path) for p in problems] == [(7, "topics[1].questions[1]")]
     assert problems[0].severity == "warning"
     assert "`booking`" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "neck stretches for a stiff neck",  # another body part, the back not mentioned
+        "how much does a session cost",  # prices
+        "what dose of painkillers should I take",  # drug doses
+        "is acupuncture good for back pain",  # another therapy
+    ],
+)
+def test_what_the_bot_does_not_cover_is_never_answered(text: str) -> None:
+    decision = shipped().matcher.decide(text)
+    assert decision.outcome != "answer", decision
+    assert "does not cover" in decision.reason
+
+
+def test_another_body_part_next_to_the_back_is_still_answered() -> None:
+    matcher = shipped().matcher
+    assert matcher.not_covered("pain from my lower back down into my foot") is None
+    assert matcher.not_covered("my knee hurts") == "knee"
+
+
+@pytest.mark.parametrize("word", ["seat", "kid", "cover", "reset"])
+def test_everyday_words_are_not_corrected_into_knowledge_words(word: str) -> None:
+    assert shipped().matcher.normaliser.correct(word) == word
+
+
+def test_calibration_prefers_top1_among_settings_that_reject_enough() -> None:
+    from bot.evaluation import Case, calibrate_thresholds
+
+    cases = [
+        Case("does physio help sciatica", "sciatica"),
+        Case("how do I book an appointment", "booking"),
+        Case("what is the capital of France", None),
+        Case("recipe for lasagna", None),
+    ]
+    thresholds, top1, rejection = calibrate_thresholds(MATCHER, cases, min_rejection=1.0)
+    assert rejection == 1.0
+    assert top1 == 1.0
+    assert thresholds.answer_score - thresholds.suggest_score == 20
