@@ -70,7 +70,7 @@ class MatchingSettings(Section):
     topic_bonus: Annotated[float, Field(ge=0, le=100)] = 80.0
     # Sentences of a long message are also scored alone, lower than the whole, so a question
     # inside greetings or a story is found.
-    segment_penalty: Annotated[float, Field(ge=0, le=100)] = 15.0
+    segment_penalty: Annotated[float, Field(ge=0, le=100)] = 25.0
     max_segments: Annotated[int, Field(ge=1, le=50)] = 8
     # Only this much of a message is matched, so time per message is bounded.
     max_chars: Annotated[int, Field(ge=50)] = 1000

@@ -61,15 +61,16 @@ COMMON_WORDS: Final = frozenset(
     """
     )
 )
-# What the bot does not cover (docs/topics.md): other body parts when the back is not
-# mentioned, prices and insurance, drug doses, other therapies. A message about these is never
-# answered with a topic, however many words it shares with one ("neck stretches?",
-# "how much is a session"); it gets "did you mean" choices at most.
+# What the bot does not cover (docs/topics.md): other body parts when nothing of the back
+# (or a leg, where back pain often runs) is mentioned; not "hands" ("hands-on") or "toes"
+# ("touch my toes"), which back questions use; prices and insurance, drug doses, other
+# therapies. A message about these is never answered with a topic, however many words it
+# shares with one ("neck stretches?", "how much is a session"); it gets choices at most.
 OTHER_PARTS: Final = frozenset(
     words(
         """
-    neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles toe toes
-    finger fingers thumb thumbs wrist wrists hand hands elbow elbows arm arms jaw head
+    neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles
+    finger fingers thumb thumbs wrist wrists elbow elbows arm arms jaw head
     headache headaches plantar fasciitis tendon tendons
     """
     )
@@ -78,7 +79,8 @@ BACK_WORDS: Final = frozenset(
     words(
         """
     back backs spine spinal lumbar disc discs disk disks sciatica sciatic lumbago vertebra
-    vertebrae tailbone coccyx backache backaches
+    vertebrae tailbone coccyx backache backaches leg legs buttock buttocks bum glutes nerve
+    nerves hamstring hamstrings posture core
     """
     )
 )
@@ -328,6 +330,7 @@ class Matcher:
         self.unknown_idf = math.log(1 + count / 0.5) * self.settings.unknown_weight
         self.generic_df = max(2, int(count * self.settings.generic_share))
         self.df = df
+        self.specific_tokens = frozenset(t for t, n in df.items() if n <= self.generic_df)
         self.questions: tuple[_Question, ...] = tuple(
             _Question(
                 topic,
@@ -407,7 +410,8 @@ class Matcher:
             inter = sum(weights[t] for t in shared)
             query_cover = inter / total
             question_cover = inter / question.weight if question.weight else 0.0
-            fuzzy = fuzz.token_sort_ratio(query_text, question.text, processor=None) / 100
+            # Both texts are already sorted content stems, so plain ratio is token_sort_ratio.
+            fuzzy = fuzz.ratio(query_text, question.text, processor=None) / 100
             score = (
                 100
                 * (
@@ -423,7 +427,7 @@ class Matcher:
                     question.topic, weights, left_out
                 )
             score += s.topic_bonus * (topic_cover - inter) / total
-            specific = any(self.df[t] <= self.generic_df for t in shared)
+            specific = not shared.isdisjoint(self.specific_tokens)
             previous = result.get(question.topic)
             if previous is None or score > previous.score:
                 result[question.topic] = _Scored(min(score, 100.0), specific)

@@ -73,6 +73,9 @@ class _Concept:
     text: str
     groups: tuple[tuple[tuple[str, ...], ...], ...]
     within: int
+    # Every word of each group's options: a concept is only tried when each group has at
+    # least one of its words in the message, so most messages skip most concepts cheaply.
+    words: tuple[frozenset[str], ...]
 
 
 def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple[int, int]]:
@@ -151,7 +154,10 @@ class RedFlagDetector:
                 )
                 if all(groups):
                     text = " + ".join("/".join(group[:3]) for group in concept.all_of)
-                    self.concepts.append(_Concept(index, text, groups, concept.within))
+                    group_words = tuple(frozenset(t for o in g for t in o) for g in groups)
+                    self.concepts.append(
+                        _Concept(index, text, groups, concept.within, group_words)
+                    )
             vetoes = [self._tokens(p, correct=False) for p in category.unless]
             reach = [0 if any(o <= set(v) for o in own) else _VETO_REACH for v in vetoes]
             self.unless.append([_Veto(v, r) for v, r in zip(vetoes, reach, strict=True) if v])
@@ -190,6 +196,8 @@ class RedFlagDetector:
                 found.append((phrase.category, phrase.text, spans))
         if not self.concept_words.isdisjoint(positions):
             for concept in self.concepts:
+                if any(w.isdisjoint(positions) for w in concept.words):
+                    continue
                 spans = _concept_spans(concept, positions)
                 if spans:
                     found.append((concept.category, concept.text, spans))
