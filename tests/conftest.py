@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,10 @@ def kb() -> KnowledgeBase:
 
 
 @pytest.fixture(params=sorted(DRIVERS))
-def chat(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Driver:
-    """A fresh conversation through each transport in turn (core, console; Telegram later)."""
+def chat(request: pytest.FixtureRequest, kb: KnowledgeBase) -> Iterator[Driver]:
+    """A fresh conversation through each transport in turn (core, console, Telegram)."""
     driver: Driver = DRIVERS[request.param](kb)
-    return driver
+    yield driver
+    close = getattr(driver, "close", None)
+    if close is not None:
+        close()

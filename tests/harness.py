@@ -2,10 +2,11 @@
 
 A driver plays one person talking to the bot through one transport and reports what the bot
 showed after each message as a :class:`Shown`. ``CoreDriver`` calls the engine directly,
-``ConsoleDriver`` types into the terminal adapter and reads its output back. A later
-``TelegramDriver`` implements the same four methods against the real Telegram adapter (press =
-the inline button's callback_data, ``press_earlier`` = a button on an older message,
-``press_action`` = forged callback data, ``load_session`` = a row in its storage).
+``ConsoleDriver`` types into the terminal adapter and reads its output back, and
+``TelegramDriver`` runs the real Telegram adapter over the offline Bot API server (press = the
+inline button's callback_data, ``press_earlier`` = a button on an older message,
+``press_action`` = forged callback data, ``load_session`` = a row in its storage). Drivers with
+a ``close`` method are closed by the ``chat`` fixture.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any, Protocol
 
 import pytest
@@ -24,6 +26,8 @@ import yaml
 from bot.adapters.console import ConsoleChat
 from bot.engine import Effect, Engine, Event, Press, parse_input
 from bot.knowledge import KnowledgeBase
+from tests.botapi import Queued, SentMessage
+from tests.telegram_rig import BotRig
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -152,9 +156,86 @@ class ConsoleDriver:
         raise UnsupportedError("a terminal cannot send raw button data")
 
 
-DRIVERS: dict[str, type[CoreDriver] | type[ConsoleDriver]] = {
+class TelegramDriver:
+    """The real Telegram adapter (PTB's Application) over FakeBotApi; see tests/telegram_rig.py.
+
+    Buttons are inline keyboards and presses callback queries with the bot's signed data;
+    ``press_action`` sends raw unsigned data (forged), and a refused press the bot answers only
+    with a toast shows that toast's text.
+    """
+
+    name = "telegram"
+    USER = 4242
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.now = START
+        self._tmp = TemporaryDirectory(prefix="tg-driver-")
+        self.rig = BotRig(kb, Path(self._tmp.name), clock=self._clock)
+        self.api = self.rig.api
+        self.history: list[Shown] = []
+        self.turns: list[list[SentMessage]] = []
+
+    def _clock(self) -> datetime:
+        self.now += timedelta(seconds=30)
+        return self.now
+
+    def close(self) -> None:
+        try:
+            self.rig.close()
+        finally:
+            self._tmp.cleanup()
+
+    def load_session(self, session: dict[str, Any]) -> None:
+        data = json.loads(json.dumps(session))
+        self.rig.run(self.rig.storage.save_session, self.USER, self.USER, data, self.now)
+
+    def _turn(self, queued: Queued) -> Shown:
+        mark = queued.update_id and self.api.mark()
+        self.rig.process(queued)
+        sent = self.api.messages_since(mark, self.USER)
+        answer = None
+        if queued.callback_query is not None:
+            answer = self.api.callback_answers.get(queued.callback_query["id"])
+            assert answer is not None, "the callback query was not answered"
+        texts = [m.plain_text for m in sent]
+        if answer and answer.get("text") and not texts:
+            texts = [str(answer["text"])]  # only a toast: that is what the person saw
+        shown = Shown("\n\n".join(texts), [str(b["text"]) for m in sent for b in m.buttons], None)
+        self.history.append(shown)
+        self.turns.append(sent)
+        return shown
+
+    def say(self, text: str) -> Shown:
+        return self._turn(self.api.user_text(self.USER, text))
+
+    def _press_in(self, turn: int, label: str) -> Shown:
+        for message in reversed(self.turns[turn]):
+            for button in message.buttons:
+                if button.get("text") == label and "callback_data" in button:
+                    queued = self.api.press_button(self.USER, message, button["callback_data"])
+                    return self._turn(queued)
+        raise AssertionError(f"no button {label!r} in {self.history[turn].options}")
+
+    def press(self, label: str) -> Shown:
+        return self._press_in(-1, label)
+
+    def press_earlier(self, label: str, turns_ago: int) -> Shown:
+        return self._press_in(-1 - turns_ago, label)
+
+    def press_action(self, action: str) -> Shown:
+        """Forged callback data: the raw action, unsigned, on the newest message with buttons."""
+        for turn in reversed(self.turns):
+            for message in reversed(turn):
+                if message.buttons:
+                    queued = self.api.press_button(self.USER, message, action, strict=False)
+                    return self._turn(queued)
+        raise AssertionError("no message with buttons to press on")
+
+
+DRIVERS: dict[str, type[CoreDriver] | type[ConsoleDriver] | type[TelegramDriver]] = {
     "core": CoreDriver,
     "console": ConsoleDriver,
+    "telegram": TelegramDriver,
 }
 
 

@@ -30,17 +30,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import html
 import logging
 import re
+import ssl
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -74,6 +77,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.helpers import create_deep_linked_url
+from telegram.request import HTTPXRequest
 
 from bot.config import ConfigError, Settings
 from bot.engine import (
@@ -364,9 +368,9 @@ class TelegramBot:
             .token(self.token)
             .base_url(self.settings.telegram.api_base_url)
             .concurrent_updates(PerChatUpdateProcessor(concurrency))
-            .connection_pool_size(concurrency)
             # Updates beyond the pool wait for a connection rather than fail after 1 s.
-            .pool_timeout(30.0)
+            .request(_http(pool=concurrency, pool_timeout=30.0))
+            .get_updates_request(_http(pool=1, pool_timeout=1.0))
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
         )
@@ -751,6 +755,20 @@ def _command_target(text: str) -> str | None:
 
 def _wants_screening(event: Command) -> bool:
     return event.name == "screen" or (event.name == "start" and event.argument == DEEP_LINK_SCREEN)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, made once: making one reads the CA bundle (~50 ms)."""
+    return httpx.create_ssl_context()
+
+
+def _http(pool: int, pool_timeout: float) -> HTTPXRequest:
+    return HTTPXRequest(
+        connection_pool_size=pool,
+        pool_timeout=pool_timeout,
+        httpx_kwargs={"verify": _tls_context()},
+    )
 
 
 def _kind_of(message: Message) -> str:
