@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.matching_fixtures import shipped, tiny
+from tests.matching_fixtures import SHIPPED_KB, shipped, tiny
 
 _, DETECTOR = tiny()
 
@@ -171,3 +174,21 @@ def test_someone_else_weather_and_goals_are_not_red_flags(text: str) -> None:
 )
 def test_someone_else_vetoes_only_their_own_symptom(text: str) -> None:
     assert shipped().red_flags_detector.check(text) is not None
+
+
+def test_a_broken_concept_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    from bot.knowledge import load_knowledge
+    from bot.problems import KnowledgeError
+
+    kb_dir = tmp_path / "knowledge"
+    shutil.copytree(SHIPPED_KB, kb_dir)
+    path = kb_dir / "red_flags.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "concepts:")
+    # One group only: a concept needs at least two.
+    lines[at + 1 : at + 1] = ["      - all_of:", "          - [bladder]"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(kb_dir)
+    text = str(caught.value)
+    assert f"red_flags.yaml:{at + 2}: categories[0].concepts[0].all_of" in text, text
