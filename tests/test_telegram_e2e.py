@@ -495,9 +495,12 @@ def _run_bad(tmp_path: Path, args: list[str], env: dict[str, str]) -> tuple[int,
         ("missing-config", "no such config file"),
         ("broken-config", "config"),
         ("broken-knowledge", "backpain-bot check"),
+        ("rejected-token", "refused the bot token"),
     ],
 )
-def test_startup_problems_give_one_clear_line(tmp_path: Path, setup: str, expected: str) -> None:
+def test_startup_problems_give_one_clear_line(
+    tmp_path: Path, api: FakeBotApi, setup: str, expected: str
+) -> None:
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"}
     args: list[str] = []
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
@@ -509,6 +512,10 @@ def test_startup_problems_give_one_clear_line(tmp_path: Path, setup: str, expect
         args = ["--config", "nowhere.yaml"]
     elif setup == "broken-config":
         (tmp_path / "config.yaml").write_text("telegram: [oops\n", encoding="utf-8")
+    elif setup == "rejected-token":
+        # Well-formed, but not the token the server knows: Telegram answers 401.
+        env["TELEGRAM_BOT_TOKEN"] = TOKEN[:-4] + "9999"
+        env["TELEGRAM_API_BASE_URL"] = api.base_url
     elif setup == "broken-knowledge":
         (tmp_path / "knowledge" / "faq.yaml").write_text("version: 1\ntopics: 3\n")
     code, output = _run_bad(tmp_path, args, env)

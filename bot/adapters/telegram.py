@@ -782,10 +782,16 @@ def _kind_of(message: Message) -> str:
 # --- running ---------------------------------------------------------------------------------
 
 
+def _drop_invalid_token(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+
+
 def run(settings: Settings, token: str, kb: KnowledgeBase, storage: Storage) -> None:
     """Long-poll Telegram until SIGINT/SIGTERM; raise ConfigError if Telegram refuses the token."""
     bot = TelegramBot(settings, token, kb, storage)
     app = bot.build()
+    # PTB logs a refused token with a traceback before raising it; the CLI's one line says it.
+    logging.getLogger("telegram.ext").addFilter(_drop_invalid_token)
     # A fresh loop: run_polling's get_event_loop() would otherwise warn about an implicit one.
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
