@@ -32,7 +32,9 @@ def main() -> int:
         return 2
     kb = load_knowledge(args.kb)
     cases = [case for path in args.set for case in load_cases(path)]
-    thresholds, top1, rejection = calibrate_thresholds(kb.matcher, cases)
+    thresholds, top1, rejection = calibrate_thresholds(
+        kb.matcher, cases, detector=kb.red_flags_detector
+    )
     print(
         f"answer_score={thresholds.answer_score} suggest_score={thresholds.suggest_score} "
         f"margin={thresholds.margin}: top-1 {top1:.1%}, rejection {rejection:.1%}"

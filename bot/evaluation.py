@@ -254,6 +254,7 @@ def calibrate_thresholds(
     answer_scores: Iterable[float] = range(40, 91, 2),
     margins: Iterable[float] = (0, 1, 2, 3, 4, 5, 6, 8, 10),
     min_rejection: float = 0.95,
+    detector: RedFlagDetector | None = None,
 ) -> tuple[Thresholds, float, float]:
     """Grid-search answer score and margin on labelled tuning sets (never the held-out one).
 
@@ -261,6 +262,7 @@ def calibrate_thresholds(
     the out-of-scope messages (the issue's target: a wrong answer to an unrelated question
     costs more than a "did you mean"); when none does, the best top-1 plus rejection. Ties go
     to the stricter setting. Returns the thresholds and the top-1 and rejection they reach.
+    With ``detector``, a message it sends to urgent care counts as wrong, as `eval` counts it.
     """
     scored = [
         (case, matches, specific and matcher.not_covered(case.text) is None)
@@ -268,18 +270,20 @@ def calibrate_thresholds(
         if not case.urgent
         for matches, specific in [matcher.rank(case.text)]
     ]
+    urgent = {id(c) for c, _, _ in scored if detector is not None and detector.check(c.text)}
     best: tuple[tuple[float, float, float], float, float, Thresholds] | None = None
     for answer, margin in itertools.product(list(answer_scores), list(margins)):
         t = Thresholds(float(answer), float(answer) - 20, float(margin))
         in_hits = in_total = out_hits = out_total = 0
         for case, matches, specific in scored:
             got = _decide(matches, specific, t)
+            wrong = id(case) in urgent
             if case.expect is None:
                 out_total += 1
-                out_hits += got is None
+                out_hits += got is None and not wrong
             else:
                 in_total += 1
-                in_hits += got in case.accepted
+                in_hits += got in case.accepted and not wrong
         top1, rejection = _rate(in_hits, in_total), _rate(out_hits, out_total)
         feasible = rejection >= min_rejection
         key = (float(feasible), top1 if feasible else top1 + rejection, answer + margin)

@@ -26,13 +26,14 @@ def words(text: str) -> list[str]:
 
 # Words that carry no topic: function words plus the chatter around a question ("hi", "pls").
 # Negations are not here on purpose: the red-flag check works on the same tokens and needs them.
+# Nor is "who": it carries the intent of "who is physio for" (who-should-consider).
 STOP_WORDS: Final = frozenset(
     words(
         """
     a an the and or but if so of to in on at by for with from into onto about as than then
     is am are was were be been being do does did doing done have has had having get got getting
     i me my mine myself you your yours we us our they them their he him his she her it its
-    this that these those there here what whats which who whom whose when where why how hows
+    this that these those there here what whats which whom whose when where why how hows
     can could would should will shall may might must just really actually quite very too also
     any some all much many more most lot lots bit kind sort thing things stuff like
     hi hello hey hiya thanks thank please pls plz ok okay yes yeah yep lol oh um uh well
@@ -89,9 +90,16 @@ NOT_COVERED: Final = frozenset(
         """
     price prices cost costs fee fees charge charges insurance insurer insured medicare
     medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
-    acupuncture chiropractor chiropractic cupping reiki cbd password
+    acupuncture chiropractor chiropractic cupping reiki cbd password findings radiologist
     """
     )
+)
+# "how much is a session" asks a price; "how many (ibuprofen) can I take" a dose; "what's
+# wrong with my back" / "what's causing it" a diagnosis. Word runs, so "how much does physio
+# help", "how much exercise" and "is bad posture causing my pain" are not caught.
+_PRICE_DOSE_DIAGNOSIS: Final = re.compile(
+    r"\bhow (?:much (?:is|are|for|per|do you charge|would it cost)|many \w+ (?:can|should) i)\b"
+    r"|\bwhat(?:s| is) (?:wrong with|causing)\b"
 )
 # Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
 MIN_CORRECTABLE = 3
@@ -468,6 +476,9 @@ class Matcher:
         found = next((t for t in tokens if t in NOT_COVERED), None)
         if found is not None:
             return found
+        asks = _PRICE_DOSE_DIAGNOSIS.search(" ".join(tokens))
+        if asks is not None:
+            return asks.group(0)
         part = next((t for t in tokens if t in OTHER_PARTS), None)
         if part is not None and BACK_WORDS.isdisjoint(tokens):
             return part

@@ -185,3 +185,28 @@ def test_calibration_prefers_top1_among_settings_that_reject_enough() -> None:
     assert rejection == 1.0
     assert top1 == 1.0
     assert thresholds.answer_score - thresholds.suggest_score == 20
+
+
+def test_calibration_counts_a_message_sent_to_urgent_care_as_wrong() -> None:
+    from bot.evaluation import Case, calibrate_thresholds
+    from tests.matching_fixtures import tiny
+
+    _, detector = tiny()
+    cases = [Case("does physio help sciatica", "sciatica"), Case("I fell off a ladder", None)]
+    _, top1, rejection = calibrate_thresholds(MATCHER, cases, detector=detector)
+    assert top1 == 1.0
+    assert rejection == 0.0  # the fall goes to urgent care, which is not a rejection
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("how much is a session", False),
+        ("how many ibuprofen can I take a day", False),
+        ("what's wrong with my back", False),
+        ("how much does physio help a bad back", True),
+        ("is bad posture causing my back pain", True),
+    ],
+)
+def test_prices_doses_and_diagnoses_are_not_covered(text: str, covered: bool) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
