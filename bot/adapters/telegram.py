@@ -12,9 +12,13 @@ What is Telegram's own and so lives here:
 - **Button data** is the engine's action behind an HMAC tag over (chat, user, action), keyed
   by the bot token so buttons keep working after a restart. A press whose tag does not verify
   (another member of a group pressing someone else's button, a forged value) or whose data is
-  not on the pressed message gets the short ``stale_button`` answer; a press on an old
-  screening step passes here and is refused by the engine, which knows the current step.
-  Every callback query is answered exactly once.
+  not on the pressed message is refused with the short ``stale_button`` toast; in a private
+  chat the engine is also asked (with an action it cannot know) so it shows where the
+  conversation stands. A press on an old screening step passes here and is refused by the
+  engine, which knows the current step; that gets the toast too. Every callback query is
+  answered exactly once.
+- **Sending**: a typing indicator first, HTML parse mode, link previews off; a send that fails
+  on the network is retried with back-off, and a 429 is waited out by PTB's rate limiter.
 - **Group chats**: only commands, mentions of the bot and replies to the bot are read; the
   screening (health questions) is offered through a deep link into a private chat.
 - **Edited messages are ignored on purpose**: an edit of an old message would otherwise be
