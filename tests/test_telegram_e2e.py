@@ -82,10 +82,10 @@ class BotProcess:
         # the server records only when it returns). Updates queued earlier wait for it anyway.
         self.api.wait_for_call("deleteWebhook", timeout=START_WAIT, since=mark)
 
-    def stop(self) -> float:
-        """SIGTERM; return how long the exit took. It must be clean and quick."""
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> float:
+        """SIGTERM (or Ctrl-C's SIGINT); return how long the exit took: clean and quick."""
         began = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(how)
         try:
             code = self.proc.wait(STOP_WAIT)
         except subprocess.TimeoutExpired:
@@ -124,7 +124,7 @@ def bot(workdir: Path, api: FakeBotApi) -> Iterator[BotProcess]:
     process.start()
     try:
         yield process
-        took = process.stop()
+        took = process.stop(signal.SIGINT)  # the restart test covers SIGTERM
         assert took < STOP_WAIT
     finally:
         if process.proc.poll() is None:
