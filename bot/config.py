@@ -58,9 +58,9 @@ class MatchingSettings(Section):
 
     # Answer when the best topic reaches answer_score and leads the runner-up by margin;
     # offer "did you mean" choices from suggest_score; below that, say it is not known.
-    answer_score: Annotated[float, Field(ge=0, le=100)] = 50.0
-    suggest_score: Annotated[float, Field(ge=0, le=100)] = 30.0
-    margin: Annotated[float, Field(ge=0, le=100)] = 2.0
+    answer_score: Annotated[float, Field(ge=0, le=100)] = 54.0
+    suggest_score: Annotated[float, Field(ge=0, le=100)] = 34.0
+    margin: Annotated[float, Field(ge=0, le=100)] = 1.0
     top_k: Annotated[int, Field(ge=1, le=20)] = 5
     # A question's score mixes idf-weighted query coverage, question coverage and rapidfuzz's
     # token_sort_ratio; the bonus counts query words found in other questions of the topic.

@@ -252,12 +252,13 @@ def calibrate_thresholds(
     matcher: Matcher,
     cases: Sequence[Case],
     answer_scores: Iterable[float] = range(40, 91, 2),
-    margins: Iterable[float] = (0, 1, 2, 3, 4, 5, 6, 8, 10),
+    margins: Iterable[float] = (1, 2, 3, 4, 5, 6, 8, 10),
     min_rejection: float = 0.95,
     detector: RedFlagDetector | None = None,
 ) -> tuple[Thresholds, float, float]:
     """Grid-search answer score and margin on labelled tuning sets (never the held-out one).
 
+    Margins start at 1: the issue asks for an answer only when clearly ahead of the runner-up.
     Maximises in-scope top-1 among the settings that reject at least ``min_rejection`` of
     the out-of-scope messages (the issue's target: a wrong answer to an unrelated question
     costs more than a "did you mean"); when none does, the best top-1 plus rejection. Ties go
