@@ -81,7 +81,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.helpers import create_deep_linked_url
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import ConfigError, Settings
 from bot.engine import (
@@ -574,7 +574,7 @@ class TelegramBot:
                     forgotten.unanswered,
                 )
             elif isinstance(effect, Count):
-                pass  # usage figures arrive with /stats (issue 8)
+                self.storage.count(effect.name, now)
 
     async def _send(
         self,
@@ -767,12 +767,16 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _http(pool: int, pool_timeout: float) -> HTTPXRequest:
-    return HTTPXRequest(
-        connection_pool_size=pool,
-        pool_timeout=pool_timeout,
-        httpx_kwargs={"verify": _tls_context()},
-    )
+def _http(pool: int, pool_timeout: float) -> BaseRequest:
+    import os
+    if os.environ.get("BENCH_HTTPX"):
+        return HTTPXRequest(
+            connection_pool_size=pool,
+            pool_timeout=pool_timeout,
+            httpx_kwargs={"verify": _tls_context()},
+        )
+    from bot.adapters.telegram_http import AiohttpRequest
+    return AiohttpRequest(connection_pool_size=pool, pool_timeout=pool_timeout)
 
 
 def _kind_of(message: Message) -> str:
