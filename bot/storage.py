@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 DB_FILENAME = "bot.sqlite3"
 SECRET_ENV = "BACKPAIN_BOT_SECRET"
@@ -57,10 +58,16 @@ MAX_QUESTION_CHARS = 1000
 MAX_EVENT_NAME_CHARS = 100
 # Daily usage totals are kept this long, so a year can be compared with the one before.
 EVENTS_KEPT_DAYS = 400
+# How long a write waits for another connection's lock before giving up with "locked".
+BUSY_TIMEOUT = 5.0
 
 
 class StorageError(Exception):
-    """The database cannot be used; the message names the file and what to do."""
+    """The database cannot be used; the message names the file and what to do.
+
+    Every :class:`Storage` method raises this (never a bare ``sqlite3.Error``), so callers
+    catch one type. The message never holds the values written: only what was being done.
+    """
 
 
 @dataclass(frozen=True)
@@ -90,14 +97,38 @@ class Forgotten:
     unanswered: int
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(
+    doing: str,
+) -> Callable[[Callable[Concatenate[Storage, P], R]], Callable[Concatenate[Storage, P], R]]:
+    """A Storage method whose SQLite errors become a StorageError saying ``doing``."""
+
+    def decorate(
+        method: Callable[Concatenate[Storage, P], R],
+    ) -> Callable[Concatenate[Storage, P], R]:
+        @functools.wraps(method)
+        def guarded(self: Storage, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            with self._errors(doing):
+                return method(self, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
 class Storage:
     """One SQLite file under ``data_dir``; every query is parameterised."""
 
-    def __init__(self, path: Path, secret: str | None = None) -> None:
+    def __init__(
+        self, path: Path, secret: str | None = None, *, busy_timeout: float = BUSY_TIMEOUT
+    ) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+            self._db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"cannot open the database {path}: {exc}; check that data_dir exists and the "
@@ -120,7 +151,8 @@ class Storage:
                 "change it. Move it aside (keep a copy for recovery) and start the bot again "
                 "to create a new one"
             ) from None
-        self._secret = (secret or self._stored_secret()).encode()
+        with self._errors("reading the key for user references"):
+            self._secret = (secret or self._stored_secret()).encode()
 
     @classmethod
     def open(cls, data_dir: Path, env: Mapping[str, str] | None = None) -> Storage:
@@ -129,7 +161,20 @@ class Storage:
         return cls(data_dir / DB_FILENAME, env.get(SECRET_ENV) or None)
 
     def close(self) -> None:
-        self._db.close()
+        with self._errors("closing"):
+            self._db.close()
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn SQLite's errors into a StorageError naming the file, the step and a remedy."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            # SQLite's own text ("database is locked", "attempt to write a readonly database",
+            # "database or disk is full") never quotes the values bound to a query.
+            raise StorageError(
+                f"{doing} failed on the database {self.path}: {exc} ({_remedy(exc)})"
+            ) from exc
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -156,6 +201,7 @@ class Storage:
 
     # --- sessions -------------------------------------------------------------------------
 
+    @_guarded("loading a session")
     def load_session(self, user_id: int, chat_id: int) -> dict[str, Any] | None:
         row = self._db.execute(
             "SELECT data FROM sessions WHERE user_ref = ? AND chat_ref = ?",
@@ -169,6 +215,7 @@ class Storage:
             return None  # an unreadable session starts afresh rather than breaking the chat
         return data if isinstance(data, dict) else None
 
+    @_guarded("saving a session")
     def save_session(
         self, user_id: int, chat_id: int, session: dict[str, Any], now: datetime
     ) -> None:
@@ -181,6 +228,7 @@ class Storage:
 
     # --- unanswered questions -------------------------------------------------------------
 
+    @_guarded("logging an unanswered question")
     def log_unanswered(
         self,
         user_id: int,
@@ -203,6 +251,7 @@ class Storage:
             ),
         )
 
+    @_guarded("reading the unanswered questions")
     def unanswered(
         self, since: datetime | None = None, *, include_dismissed: bool = False
     ) -> list[UnansweredQuestion]:
@@ -218,6 +267,7 @@ class Storage:
             for r in rows
         ]
 
+    @_guarded("dismissing unanswered questions")
     def dismiss_unanswered(self, ids: Iterable[int]) -> int:
         """Hide these questions from :meth:`unanswered`; return how many were newly hidden."""
         with self._transaction() as db:
@@ -231,6 +281,7 @@ class Storage:
                 for i in ids
             )
 
+    @_guarded("deleting unanswered questions")
     def delete_unanswered(self, ids: Iterable[int]) -> int:
         """Delete these questions (e.g. now answered by a new phrasing); return how many."""
         with self._transaction() as db:
@@ -238,6 +289,7 @@ class Storage:
                 db.execute("DELETE FROM unanswered WHERE id = ?", (int(i),)).rowcount for i in ids
             )
 
+    @_guarded("deleting expired unanswered questions")
     def purge_expired(self, now: datetime, retention_days: int) -> int:
         """Delete unanswered questions older than the retention period; return how many."""
         cutoff = (now - timedelta(days=retention_days)).isoformat()
@@ -246,6 +298,7 @@ class Storage:
 
     # --- usage figures ---------------------------------------------------------------------
 
+    @_guarded("counting an event")
     def count(self, name: str, now: datetime, amount: int = 1) -> None:
         """Add ``amount`` to today's total for the event ``name`` (the day of ``now``).
 
@@ -260,6 +313,7 @@ class Storage:
             (now.date().isoformat(), name[:MAX_EVENT_NAME_CHARS], amount),
         )
 
+    @_guarded("reading the usage figures")
     def counts(self, since: date, until: date | None = None) -> list[DailyCount]:
         """Daily totals from ``since`` to ``until`` (both included), by day, then name."""
         rows = self._db.execute(
@@ -268,6 +322,7 @@ class Storage:
         ).fetchall()
         return [DailyCount(date.fromisoformat(r[0]), r[1], r[2]) for r in rows]
 
+    @_guarded("deleting old usage figures")
     def purge_counts(self, now: datetime, keep_days: int = EVENTS_KEPT_DAYS) -> int:
         """Delete daily totals older than ``keep_days``; return how many rows went."""
         cutoff = (now.date() - timedelta(days=keep_days)).isoformat()
@@ -275,9 +330,21 @@ class Storage:
 
     # --- the right to be forgotten --------------------------------------------------------
 
+    @_guarded("forgetting a user")
     def forget(self, user_id: int) -> Forgotten:
         ref = self.user_ref(user_id)
         with self._transaction() as db:
             sessions = db.execute("DELETE FROM sessions WHERE user_ref = ?", (ref,)).rowcount
             unanswered = db.execute("DELETE FROM unanswered WHERE user_ref = ?", (ref,)).rowcount
         return Forgotten(sessions=sessions, unanswered=unanswered)
+
+
+def _remedy(exc: sqlite3.Error) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return "another program holds a lock on it; close it or stop the second bot"
+    if "readonly" in text or "read-only" in text:
+        return "the bot may not write to it; check the file's and data_dir's permissions"
+    if "full" in text:
+        return "the disk is full; free some space"
+    return "check the disk and the file; `backpain-bot stats` shows whether it opens"
