@@ -57,7 +57,7 @@ REQUIRED_TOPIC_IDS: Final = (
     "booking",
 )
 # Placeholders filled in at reply time by the engine, allowed in any text.
-RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title"})
+RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title", "phone"})
 MIN_QUESTIONS: Final = 8
 NEAR_DUPLICATE_SCORE: Final = 95.0
 

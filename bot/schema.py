@@ -171,6 +171,28 @@ class Messages(Strict):
     deleted_red_flag: Text = Field(description="Fills {deleted}: the urgent-symptom note.")
     deleted_question: Text = Field(description="Fills {deleted}: a question kept for a moment.")
     deleted_nothing: Text = Field(description="Fills {deleted} when nothing was kept.")
+    deleted_callback: Text = Field(
+        description="Fills {deleted}: a call-back request (phone number) not yet sent."
+    )
+    callback_offer: Text = Field(
+        description="Asks for consent to share the summary and contact; {summary} is filled in."
+    )
+    callback_no_screening: Text = Field(
+        description="Fills {summary} when the person asks for a call back without a check."
+    )
+    callback_phone: Text = Field(
+        description="Asks for the phone number (share-contact button in Telegram, or typed)."
+    )
+    callback_phone_invalid: Text = Field(
+        description="When a typed phone number does not look like one; asks again."
+    )
+    callback_review: Text = Field(
+        description="What will be sent, before confirming; {summary} and {phone} are filled in."
+    )
+    callback_confirm: Text = Field(description="The question above the Send / Cancel buttons.")
+    callback_sending: Text = Field(description="After Send: the request is on its way.")
+    callback_sent: Text = Field(description="Once the clinic's chat has received the request.")
+    callback_cancelled: Text = Field(description="When the call-back request is cancelled.")
 
 
 class Buttons(Strict):
@@ -185,6 +207,10 @@ class Buttons(Strict):
     none_of_these: Label
     menu: Label
     booking: Label
+    callback: Label
+    callback_consent: Label
+    share_contact: Label
+    send: Label
 
 
 class MessagesFile(Strict):
@@ -246,6 +272,10 @@ class Outcome(Strict):
         default=False, description="Checked after every answer, ending the screening at once."
     )
     urgent: bool = Field(default=False, description="Counts as a red-flag redirect.")
+    offer_callback: bool = Field(
+        default=False,
+        description="Recommends physical therapy: offer a call back from the clinic afterwards.",
+    )
 
 
 class ScreeningFile(Strict):
