@@ -13,13 +13,22 @@ actions are short strings (Telegram allows 64 bytes of callback data; these stay
 - ``t:<topic-id>``: show a topic (``t#<hash>`` for an id too long to fit);
 - ``none``: "none of these" under did-you-mean suggestions;
 - ``s:<step-id>:<y|n|u|b|x>``: yes / no / not sure / back / cancel on a screening step. The
-  step id makes a press on an old step's button detectable, so it is refused, not applied.
+  step id makes a press on an old step's button detectable, so it is refused, not applied;
+- ``cb``, ``cb:y``, ``cb:ok``, ``cb:x``: ask for a call back, consent, send, cancel.
+
+The call back (only when the engine is built with ``callbacks=True``, i.e. the adapter can
+deliver requests): consent to share the screening summary, then a phone number (a shared
+contact or typed), then a review and Send. Cancel works at every step, and red flags still come
+first. Leaving the phone step by any route marks a reply ``keyboard="remove"`` so Telegram's
+share-contact keyboard goes away.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +52,7 @@ from bot.smalltalk import declined, small_talk
 
 SCHEMA: Final = 2
 MAX_ACTION_BYTES: Final = 40
+BOOKING_TOPIC: Final = "booking"
 COMMANDS: Final = ("start", "help", "topics", "screen", "cancel", "forget", "language")
 RELATED_LIMIT: Final = 3
 SUGGEST_LIMIT: Final = 3
@@ -88,7 +98,15 @@ class NonText:
     kind: str = "other"
 
 
-Event = Text | Press | Command | NonText
+@dataclass(frozen=True)
+class Contact:
+    """A shared contact (Telegram's "share my number" button): phone number and name."""
+
+    phone: str
+    name: str = ""
+
+
+Event = Text | Press | Command | NonText | Contact
 
 
 def parse_input(text: str) -> Text | Command:
@@ -124,7 +142,16 @@ class Count:
     name: str
 
 
-Effect = LogUnanswered | ForgetUser | Count
+@dataclass(frozen=True)
+class RequestCallback:
+    """Store, then deliver to the clinic, a request to be called back (the person consented)."""
+
+    summary: str
+    phone: str
+    name: str = ""
+
+
+Effect = LogUnanswered | ForgetUser | Count | RequestCallback
 
 
 class Turn(NamedTuple):
@@ -147,6 +174,9 @@ def new_session() -> Session:
         "pending_question": None,  # kept between did-you-mean and "none of these"
         "suggested": None,  # the topic ids offered with it, logged with the question
         "offered": [],  # [[label, action], ...] last shown, so "2" or a label picks one
+        # {"step": "consent"|"phone"|"confirm", "summary": str, "phone": str|None, "name": str}
+        "callback": None,
+        "last_summary": None,  # the last screening's result and answers, for a call back
     }
 
 
@@ -210,6 +240,23 @@ def _sanitised(stored: dict[str, Any]) -> Session:
         ]
     if isinstance(stored.get("updated"), str):
         session["updated"] = stored["updated"]
+    callback = stored.get("callback")
+    if (
+        isinstance(callback, dict)
+        and callback.get("step") in _CALLBACK_STEPS
+        and isinstance(callback.get("summary"), str)
+    ):
+        phone, name = callback.get("phone"), callback.get("name")
+        step = callback["step"]
+        if step != "confirm" or isinstance(phone, str):
+            session["callback"] = {
+                "step": step,
+                "summary": callback["summary"],
+                "phone": phone if isinstance(phone, str) else None,
+                "name": name if isinstance(name, str) else "",
+            }
+    if isinstance(stored.get("last_summary"), str):
+        session["last_summary"] = stored["last_summary"]
     return session
 
 
@@ -241,6 +288,23 @@ def _from_v1(old: Mapping[str, Any], kb: KnowledgeBase) -> Session:
 # --- the engine ------------------------------------------------------------------------------
 
 _ANSWER_CODES: Final[dict[str, AnswerId]] = {"y": "yes", "n": "no", "u": "not-sure"}
+_CALLBACK_STEPS: Final = ("consent", "phone", "confirm")
+# Loose on purpose: people write numbers many ways; the clinic reads it, no machine dials it.
+_PHONE_CHARS: Final = re.compile(r"\+?[0-9][0-9 ().-]*")
+PHONE_DIGITS: Final = (7, 15)
+MAX_CONTACT_CHARS: Final = 64
+
+
+def parse_phone(text: str) -> str | None:
+    """A typed phone number tidied (single spaces), or None: 7-15 digits, +, spaces, dashes."""
+    stripped = " ".join(text.split())
+    if not _PHONE_CHARS.fullmatch(stripped):
+        return None
+    digits = sum(c.isdigit() for c in stripped)
+    low, high = PHONE_DIGITS
+    return stripped if low <= digits <= high else None
+
+
 _CODE_OF: Final[dict[AnswerId, str]] = {v: k for k, v in _ANSWER_CODES.items()}
 
 
@@ -264,15 +328,24 @@ class _Out:
         self.replies: list[Reply] = []
         self.effects: list[Effect] = []
 
-    def say(self, text: str, options: Iterable[Option] = (), *, urgent: bool = False) -> None:
-        self.replies.append(Reply(text.strip(), tuple(options), urgent))
+    def say(
+        self,
+        text: str,
+        options: Iterable[Option] = (),
+        *,
+        urgent: bool = False,
+        keyboard: Literal["contact", "remove"] | None = None,
+    ) -> None:
+        self.replies.append(Reply(text.strip(), tuple(options), urgent, keyboard))
 
 
 class Engine:
     """The one conversation brain; build a new one for each loaded knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, *, callbacks: bool = False) -> None:
+        """``callbacks``: offer call backs (only if the adapter can deliver them to the clinic)."""
         self.kb = kb
+        self.callbacks = callbacks
         self.msg = kb.messages.messages
         self.btn = kb.messages.buttons
         self._topics_by_action: dict[str, Topic] = {topic_action(t.id): t for t in kb.topics}
@@ -298,15 +371,20 @@ class Engine:
             idle = None
         if idle is None or idle >= CONVERSATION_IDLE:
             out.effects.append(Count("conversation"))
+        asking_phone = _callback_step(state) == "phone"
         if isinstance(event, Text):
             self._on_text(state, event.text, now, out)
         elif isinstance(event, Press):
             self._on_press(state, event.action, now, out)
         elif isinstance(event, Command):
             self._on_command(state, event, now, out)
+        elif isinstance(event, Contact) and asking_phone:
+            self._callback_phone(state, event.phone[:MAX_CONTACT_CHARS], event.name, out)
         else:
             out.say(self.msg.text_only, () if state["screening"] else self._main_menu())
             self._resume_screening(state, out)
+        if asking_phone and _callback_step(state) != "phone":
+            self._close_contact_keyboard(out)
         state["offered"] = [[o.label, o.action] for r in out.replies for o in r.options]
         state["updated"] = now.isoformat()
         return Turn(state, tuple(out.replies), tuple(out.effects))
@@ -369,6 +447,8 @@ class Engine:
         action = self._chosen(state, text)
         if action is not None:
             self._on_press(state, action, now, out)
+        elif state["callback"] and self._callback_text(state, text, out):
+            return
         elif state["screening"]:
             self._screening_text(state, text, now, out)
         else:
@@ -376,6 +456,12 @@ class Engine:
 
     def _on_command(self, state: Session, command: Command, now: datetime, out: _Out) -> None:
         name = command.name
+        if state["callback"]:
+            # Any command leaves the call-back request; /cancel says so itself.
+            state["callback"] = None
+            if name == "cancel":
+                out.say(self.msg.callback_cancelled, self._main_menu())
+                return
         if name == "start":
             if command.argument == "screen":  # deep link t.me/<bot>?start=screen
                 self._start_screening(state, out)
@@ -404,6 +490,11 @@ class Engine:
             self._resume_screening(state, out)
 
     def _on_press(self, state: Session, action: str, now: datetime, out: _Out) -> None:
+        if action == "cb" or action.startswith("cb:"):
+            self._callback_press(state, action, out)
+            return
+        # Another button: the call-back request is left behind (its buttons become stale).
+        state["callback"] = None
         if action == "menu":
             out.say(self.msg.menu, self._main_menu())
         elif action == "ask":
@@ -485,11 +576,18 @@ class Engine:
 
     def _answer(self, topic: Topic, out: _Out, *, related: bool) -> None:
         links = [r for r in topic.related if r in self.kb.topics_by_id][:RELATED_LIMIT]
+        # After the booking answer (not in the middle of a screening) a call back is offered.
+        offer = related and self.callbacks and topic.id == BOOKING_TOPIC
         if related and links:
             out.say(
                 f"{topic.answer.strip()}\n\n{self.msg.related_heading}",
-                [Option(self.kb.topic(r).title, topic_action(r)) for r in links],
+                [
+                    *([Option(self.btn.callback, "cb")] if offer else []),
+                    *[Option(self.kb.topic(r).title, topic_action(r)) for r in links],
+                ],
             )
+        elif offer:
+            out.say(topic.answer, [Option(self.btn.callback, "cb")])
         else:
             out.say(topic.answer)
         out.effects.append(Count(f"answer:{topic.id}"))
@@ -519,6 +617,7 @@ class Engine:
         # Everything else stops: no screening to resume, no suggestions, nothing cheerful.
         state["screening"] = None
         state["pending_question"] = None
+        state["callback"] = None
         state["red_flag"] = {"category": hit.category_id, "at": now.isoformat()}
         out.say(self._urgent_text(hit.category_id), urgent=True)
         out.effects.append(Count(f"red-flag:{hit.category_id}"))
@@ -644,9 +743,14 @@ class Engine:
             state["red_flag"] = {"category": None, "at": out.now.isoformat()}
             out.say(text, urgent=True)
             return
+        # Kept (until /forget) so a call back asked for now or after the booking answer can
+        # carry it, with the person's consent.
+        state["last_summary"] = f"{outcome.title}\n{listing}"
         options = [Option(self.btn.booking, topic_action("booking"))]
         if topic_action("booking") not in self._topics_by_action:
             options = []
+        if outcome.offer_callback and self.callbacks:
+            options.insert(0, Option(self.btn.callback, "cb"))
         out.say(text, [*options, Option(self.btn.topics, "topics"), Option(self.btn.menu, "menu")])
 
     def _screening_back(self, state: Session, out: _Out) -> None:
@@ -668,6 +772,95 @@ class Engine:
         state["screening"] = {"step": previous.id, "answers": [list(a) for a in answers]}
         out.say(previous.question, self._step_options(previous))
 
+    # --- call back ---------------------------------------------------------------------------
+
+    def _callback_press(self, state: Session, action: str, out: _Out) -> None:
+        step = _callback_step(state)
+        if not self.callbacks:
+            self._stale(state, out)
+        elif action == "cb":
+            self._callback_start(state, out)
+        elif action == "cb:y" and step == "consent":
+            state["callback"]["step"] = "phone"
+            out.say(self.msg.callback_phone, keyboard="contact")
+        elif action == "cb:ok" and step == "confirm":
+            self._callback_send(state, out)
+        elif action == "cb:x" and step is not None:
+            self._callback_cancel(state, out)
+        else:
+            state["callback"] = None
+            self._stale(state, out)
+
+    def _callback_start(self, state: Session, out: _Out) -> None:
+        state["screening"] = None
+        state["pending_question"] = None
+        last = state.get("last_summary")
+        summary = last if isinstance(last, str) else self.msg.callback_no_screening
+        state["callback"] = {"step": "consent", "summary": summary, "phone": None, "name": ""}
+        out.say(
+            self.msg.callback_offer.replace("{summary}", summary),
+            [Option(self.btn.callback_consent, "cb:y"), Option(self.btn.cancel, "cb:x")],
+        )
+
+    def _callback_text(self, state: Session, text: str, out: _Out) -> bool:
+        """A typed reply during the call-back request; False if it is not part of it."""
+        step = _callback_step(state)
+        answer = parse_answer(text)
+        if answer in ("cancel", "no"):
+            self._callback_cancel(state, out)
+        elif step == "phone":
+            phone = parse_phone(text)
+            if phone is None:
+                out.say(self.msg.callback_phone_invalid, keyboard="contact")
+            else:
+                self._callback_phone(state, phone, "", out)
+        elif answer == "yes":
+            self._callback_press(state, "cb:y" if step == "consent" else "cb:ok", out)
+        else:
+            # Something else (a question): the request is left, the message answered as usual.
+            state["callback"] = None
+            return False
+        return True
+
+    def _callback_phone(self, state: Session, phone: str, name: str, out: _Out) -> None:
+        callback = state["callback"]
+        phone = " ".join(phone.split())
+        if not phone:
+            out.say(self.msg.callback_phone_invalid, keyboard="contact")
+            return
+        callback.update(step="confirm", phone=phone, name=" ".join(name.split())[:100])
+        review = self.msg.callback_review.replace("{phone}", phone)
+        out.say(review.replace("{summary}", str(callback["summary"])))
+        out.say(
+            self.msg.callback_confirm,
+            [Option(self.btn.send, "cb:ok"), Option(self.btn.cancel, "cb:x")],
+        )
+
+    def _callback_send(self, state: Session, out: _Out) -> None:
+        callback = state["callback"]
+        state["callback"] = None
+        out.effects.append(
+            RequestCallback(
+                str(callback["summary"]), str(callback["phone"]), str(callback["name"])
+            )
+        )
+        out.effects.append(Count("callback:requested"))
+        out.say(self.msg.callback_sending, self._main_menu())
+
+    def _callback_cancel(self, state: Session, out: _Out) -> None:
+        state["callback"] = None
+        # No buttons on this one: it may have to carry the removal of the contact keyboard.
+        out.say(self.msg.callback_cancelled)
+
+    def _close_contact_keyboard(self, out: _Out) -> None:
+        """Mark a reply without buttons to remove Telegram's share-contact keyboard."""
+        for index, reply in enumerate(out.replies):
+            if not reply.options:
+                out.replies[index] = dataclasses.replace(reply, keyboard="remove")
+                return
+        # Every reply has buttons (e.g. the greeting after /start): say the request was left.
+        out.replies.insert(0, Reply(self.msg.callback_cancelled, keyboard="remove"))
+
     # --- privacy -----------------------------------------------------------------------------
 
     def _forget(self, state: Session, out: _Out) -> None:
@@ -678,11 +871,18 @@ class Engine:
             deleted.append(self.msg.deleted_red_flag)
         if state["pending_question"]:
             deleted.append(self.msg.deleted_question)
+        if state["callback"]:
+            deleted.append(self.msg.deleted_callback)
         listing = _join(deleted) if deleted else self.msg.deleted_nothing
         state.clear()
         state.update(new_session())
         out.effects.append(ForgetUser())
         out.say(self.msg.forgotten.replace("{deleted}", listing))
+
+
+def _callback_step(state: Session) -> str | None:
+    callback = state.get("callback")
+    return str(callback.get("step")) if isinstance(callback, dict) else None
 
 
 def _join(items: list[str]) -> str:

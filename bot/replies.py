@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -20,3 +21,6 @@ class Reply:
     text: str
     options: tuple[Option, ...] = field(default_factory=tuple)
     urgent: bool = False  # the red-flag route: adapters must not decorate or follow it cheerfully
+    # "contact": ask for a phone number (Telegram shows a share-contact keyboard; elsewhere the
+    # text asks to type it); "remove": that keyboard is no longer wanted.
+    keyboard: Literal["contact", "remove"] | None = None
