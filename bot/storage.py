@@ -49,6 +49,22 @@ CREATE TABLE IF NOT EXISTS events (
     count INTEGER NOT NULL,
     PRIMARY KEY (day, name)
 );
+-- Call-back requests: stored before delivery to the clinic's chat so none is lost; deleted by
+-- forget, and after the retention period once delivered (or never deliverable).
+CREATE TABLE IF NOT EXISTS callback_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_ref TEXT NOT NULL,
+    chat_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX IF NOT EXISTS callback_status ON callback_requests (status);
+CREATE INDEX IF NOT EXISTS callback_user ON callback_requests (user_ref);
 """
 # Unanswered questions are for improving the knowledge base, not for reading people's
 # stories: keep at most this much of each.
@@ -87,6 +103,20 @@ class DailyCount:
     day: date
     name: str
     count: int
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A person's request to be called back by the clinic (with their consent)."""
+
+    id: int
+    chat_id: int  # where to confirm delivery to the person
+    name: str
+    phone: str
+    summary: str
+    status: str  # "pending" until the clinic's chat has it, then "delivered"
+    attempts: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -328,6 +358,51 @@ class Storage:
         cutoff = (now.date() - timedelta(days=keep_days)).isoformat()
         return self._db.execute("DELETE FROM events WHERE day < ?", (cutoff,)).rowcount
 
+    # --- call-back requests ----------------------------------------------------------------
+
+    def add_callback_request(
+        self, user_id: int, chat_id: int, name: str, phone: str, summary: str, now: datetime
+    ) -> int:
+        """Store a pending request; return its id."""
+        cursor = self._db.execute(
+            "INSERT INTO callback_requests (user_ref, chat_id, name, phone, summary, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (self.user_ref(user_id), chat_id, name, phone, summary, now.isoformat()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def pending_callback_requests(self) -> list[CallbackRequest]:
+        """Requests not yet delivered, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, chat_id, name, phone, summary, status, attempts, created_at "
+            "FROM callback_requests WHERE status = 'pending' ORDER BY id"
+        ).fetchall()
+        return [
+            CallbackRequest(r[0], r[1], r[2], r[3], r[4], r[5], r[6], datetime.fromisoformat(r[7]))
+            for r in rows
+        ]
+
+    def callback_attempted(self, request_id: int) -> None:
+        """Count a failed delivery attempt."""
+        self._db.execute(
+            "UPDATE callback_requests SET attempts = attempts + 1 WHERE id = ?", (request_id,)
+        )
+
+    def callback_delivered(self, request_id: int, now: datetime) -> None:
+        """Mark delivered: the clinic has it; the row stays until retention ends."""
+        self._db.execute(
+            "UPDATE callback_requests SET status = 'delivered', attempts = attempts + 1, "
+            "delivered_at = ? WHERE id = ?",
+            (now.isoformat(), request_id),
+        )
+
+    def purge_callback_requests(self, now: datetime, retention_days: int) -> int:
+        """Delete requests older than the retention period, delivered or not; return how many."""
+        cutoff = (now - timedelta(days=retention_days)).isoformat()
+        return self._db.execute(
+            "DELETE FROM callback_requests WHERE created_at < ?", (cutoff,)
+        ).rowcount
+
     # --- the right to be forgotten --------------------------------------------------------
 
     @_guarded("forgetting a user")
@@ -336,6 +411,7 @@ class Storage:
         with self._transaction() as db:
             sessions = db.execute("DELETE FROM sessions WHERE user_ref = ?", (ref,)).rowcount
             unanswered = db.execute("DELETE FROM unanswered WHERE user_ref = ?", (ref,)).rowcount
+            db.execute("DELETE FROM callback_requests WHERE user_ref = ?", (ref,))
         return Forgotten(sessions=sessions, unanswered=unanswered)
 
 
