@@ -143,6 +143,9 @@ class Messages(Strict):
     forgotten: Text = Field(description="After /forget; {deleted} lists what was deleted.")
     text_only: Text = Field(description="Reply to stickers, photos, voice notes and the like.")
     error: Text = Field(description="When something goes wrong on the bot's side.")
+    save_failed: Text = Field(
+        description="Once, when the bot could not save where the person is (a database fault)."
+    )
     unknown_command: Text
     stale_button: Text = Field(description="A button from an old message was pressed.")
     language: Text = Field(description="Reply to /language: which languages the bot speaks.")

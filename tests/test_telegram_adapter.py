@@ -27,8 +27,9 @@ from bot.adapters.telegram import (
 )
 from bot.config import Settings, TelegramSettings
 from bot.engine import Engine, Event, Turn
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.logging_setup import REDACTED, RedactingFilter, setup_logging, token_secrets
+from bot.reloader import KnowledgeReloader
 from bot.replies import Option, Reply
 from bot.storage import Storage
 from tests.botapi import FakeBotApi
@@ -306,7 +307,9 @@ async def test_admin_reload_report_is_truncated_and_old_knowledge_kept(
         if file.name == "faq.yaml":
             text = text.replace("    source:", "    sauce:")  # one error per topic
         (broken / file.name).write_text(text, encoding="utf-8")
-    running.bot.settings = running.bot.settings.model_copy(update={"knowledge_dir": broken})
+    running.bot.reloader = KnowledgeReloader(
+        broken, lambda: load_knowledge(broken), running.bot.reloader.current
+    )
     before = running.bot.engine
     running.api.user_text(ADMIN, "/reload")
     [report] = await running.api.async_wait_for_messages(ADMIN, 1)

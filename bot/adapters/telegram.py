@@ -40,12 +40,15 @@ import hmac
 import html
 import logging
 import re
+import ssl
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -79,9 +82,8 @@ from telegram.ext import (
     filters,
 )
 from telegram.helpers import create_deep_linked_url
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.adapters.telegram_http import AiohttpRequest
 from bot.config import ConfigError, Settings
 from bot.engine import (
     COMMANDS,
@@ -96,10 +98,11 @@ from bot.engine import (
     parse_input,
 )
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.problems import KnowledgeError
+from bot.problems import Problem
+from bot.reloader import KnowledgeReloader, ReloadOutcome
 from bot.replies import Option, Reply
 from bot.schema import Messages
-from bot.storage import Storage
+from bot.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,9 @@ SEND_RETRIES: Final = 3
 SEND_BACKOFF: Final = 0.5
 RATE_LIMIT_RETRIES: Final = 5
 PURGE_EVERY_SECONDS: Final = 6 * 3600
+# How often the knowledge folder is checked for edits (a stat per file: cheap). The reloader
+# waits until the folder has looked the same for a second before reading it.
+WATCH_EVERY_SECONDS: Final = 1.0
 MAX_PROBLEMS_SHOWN: Final = 15
 POLL_TIMEOUT_SECONDS: Final = 10
 # Updates handled at once (across chats). Over the Internet each Bot API call waits ~50-150 ms,
@@ -359,8 +365,20 @@ class TelegramBot:
         self.signer = CallbackSigner.from_token(token)
         self.admin_ids = frozenset(settings.telegram.admin_ids)
         self._clock = clock or (lambda: datetime.now(UTC))
+        # /reload and the watcher share the reloader; the lock keeps them from interleaving.
         self._reload_lock = asyncio.Lock()
+        self.reloader = KnowledgeReloader(
+            settings.knowledge_dir,
+            functools.partial(
+                load_knowledge, settings.knowledge_dir, settings.clinic, settings.matching
+            ),
+            kb,
+        )
         self._purge_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        # Users already told that their progress may not be kept, so they are told once per
+        # outage; an id leaves the set when one of their saves succeeds again.
+        self._unsaved: set[int] = set()
 
     # --- application -----------------------------------------------------------------------
 
@@ -396,13 +414,15 @@ class TelegramBot:
     async def _post_init(self, app: App) -> None:
         await self._set_commands(app)
         self._purge_task = asyncio.create_task(self._purge_loop(), name="purge-expired")
+        self._watch_task = asyncio.create_task(self._watch_loop(app), name="watch-knowledge")
 
     async def _post_shutdown(self, app: App) -> None:
-        if self._purge_task is not None:
-            self._purge_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purge_task
-            self._purge_task = None
+        for task in (self._purge_task, self._watch_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._purge_task = self._watch_task = None
 
     async def _set_commands(self, app: App) -> None:
         public = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in COMMANDS]
@@ -429,6 +449,48 @@ class TelegramBot:
             except Exception:
                 log.exception("purging expired unanswered questions failed")
             await asyncio.sleep(PURGE_EVERY_SECONDS)
+
+    async def _watch_loop(self, app: App) -> None:
+        """Reload edited knowledge files on our own; tell the admins what happened."""
+        while True:
+            await asyncio.sleep(WATCH_EVERY_SECONDS)
+            try:
+                async with self._reload_lock:
+                    # In a thread: a load takes ~100 ms, which would stall every chat.
+                    outcome = await asyncio.to_thread(self.reloader.poll, time.monotonic())
+                if outcome is not None:
+                    report = self._apply(outcome, automatic=True)
+                    await self._tell_admins(app, report)
+            except Exception:
+                # Never let the watcher die: the next edit deserves a try too.
+                log.exception("checking the knowledge files for edits failed")
+
+    def _apply(self, outcome: ReloadOutcome, *, automatic: bool) -> str:
+        """Swap in the new knowledge, or log why the old one keeps serving; return a report."""
+        how = "changed on disk" if automatic else "/reload"
+        if outcome.knowledge is None:
+            # Problems name a knowledge file, a line and what is wrong: no user text.
+            for problem in outcome.problems:
+                log.warning("knowledge reload (%s) refused: %s", how, problem)
+            return _reload_failed(outcome.problems, automatic=automatic)
+        kb = outcome.knowledge
+        self.engine = Engine(kb)
+        warnings = len(kb.warnings)
+        log.info("knowledge reloaded (%s): %d topics", how, len(kb.topics))
+        lead = "The knowledge files changed; reloaded" if automatic else "Knowledge reloaded"
+        return (
+            f"{lead}: {len(kb.topics)} topics, {kb.question_count} questions, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}."
+        )
+
+    async def _tell_admins(self, app: App, text: str) -> None:
+        for admin_id in sorted(self.admin_ids):
+            try:
+                for part in render(Reply(text), None):
+                    await app.bot.send_message(admin_id, part.html, parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                # An admin who never opened a chat with the bot cannot be written to.
+                log.warning("could not tell an admin about the reload: %s", type(exc).__name__)
 
     @property
     def messages(self) -> Messages:
@@ -542,29 +604,55 @@ class TelegramBot:
         await self._typing(context, chat.id)
         now = self._clock()
         engine = self.engine  # one knowledge base for the whole turn, even if /reload swaps it
-        session = self.storage.load_session(user.id, chat.id)
+        # A database fault (locked, read-only, full) must not cost the answer: the turn goes on
+        # without the stored session, and the person is told their progress may not be kept.
+        try:
+            session = self.storage.load_session(user.id, chat.id)
+            loaded = True
+        except StorageError as exc:
+            log.warning("a session could not be loaded; answering without it: %s", exc)
+            session, loaded = None, False
         turn = engine.handle(session, event, now)
         forgot = any(isinstance(e, ForgetUser) for e in turn.effects)
-        if not forgot:
-            self.storage.save_session(user.id, chat.id, turn.session, now)
+        # Not saved after a failed load: that would overwrite the stored session, which may be
+        # fine, with a fresh one.
+        saved = forgot or (loaded and self._save(user.id, chat.id, turn.session, now))
         self._perform(turn.effects, user.id, now)
+        replies = turn.replies
+        if saved:
+            self._unsaved.discard(user.id)
+        elif user.id not in self._unsaved:
+            self._unsaved.add(user.id)
+            replies = (*replies, Reply(self.messages.save_failed))
         if query is not None:
             # Answered once the engine has spoken, so a refused press also gets a toast.
             refused = self.messages.stale_button
             stale = any(r.text.startswith(refused) for r in turn.replies)
             await self._answer_query(query, refused if stale else None)
         reply_to = update.message.message_id if update.message is not None else None
-        await self._send(
-            context, chat.id, user.id, turn.replies, reply_to=reply_to, chat=chat.type
-        )
+        await self._send(context, chat.id, user.id, replies, reply_to=reply_to, chat=chat.type)
+
+    def _save(self, user_id: int, chat_id: int, session: dict[str, Any], now: datetime) -> bool:
+        try:
+            self.storage.save_session(user_id, chat_id, session, now)
+        except StorageError as exc:
+            # The error names the file and the step, never the session's content.
+            log.warning("a session could not be saved: %s", exc)
+            return False
+        return True
 
     def _perform(self, effects: Iterable[object], user_id: int, now: datetime) -> None:
+        """Effects as storage calls. A failed /forget raises (on_error tells the person it
+        went wrong, never "done"); the log and the counts are best effort and only logged."""
         for effect in effects:
             if isinstance(effect, LogUnanswered):
                 closest = effect.suggestions[0] if effect.suggestions else None
-                self.storage.log_unanswered(
-                    user_id, effect.question, closest, None, effect.reason, now
-                )
+                try:
+                    self.storage.log_unanswered(
+                        user_id, effect.question, closest, None, effect.reason, now
+                    )
+                except StorageError as exc:
+                    log.warning("an unanswered question could not be logged: %s", exc)
             elif isinstance(effect, ForgetUser):
                 forgotten = self.storage.forget(user_id)
                 log.info(
@@ -573,7 +661,10 @@ class TelegramBot:
                     forgotten.unanswered,
                 )
             elif isinstance(effect, Count):
-                self.storage.count(effect.name, now)
+                try:
+                    self.storage.count(effect.name, now)
+                except StorageError as exc:
+                    log.warning("a usage figure could not be counted: %s", exc)
 
     async def _send(
         self,
@@ -716,37 +807,28 @@ class TelegramBot:
 
     async def reload(self) -> str:
         """Load the knowledge files again; swap them in only if valid. Returns the report."""
-        settings = self.settings
         async with self._reload_lock:
-            try:
-                kb = await asyncio.to_thread(
-                    load_knowledge, settings.knowledge_dir, settings.clinic, settings.matching
-                )
-            except KnowledgeError as exc:
-                for problem in exc.problems:
-                    log.warning("reload refused: %s", problem)
-                return _reload_failed(exc)
-            self.engine = Engine(kb)
-        warnings = len(kb.warnings)
-        log.info("knowledge reloaded: %d topics", len(kb.topics))
-        return (
-            f"Knowledge reloaded: {len(kb.topics)} topics, {kb.question_count} questions, "
-            f"{warnings} warning{'s' if warnings != 1 else ''}."
-        )
+            outcome = await asyncio.to_thread(self.reloader.reload)
+            return self._apply(outcome, automatic=False)
 
 
-def _reload_failed(exc: KnowledgeError) -> str:
-    errors = len(exc.errors)
+def _reload_failed(problems: Sequence[Problem], *, automatic: bool) -> str:
+    errors = sum(1 for p in problems if p.severity == "error")
+    then = (
+        "Fix these and save again; I reload on my own."
+        if automatic
+        else "Fix these and send /reload again:"
+    )
     lines = [
         f"The knowledge files have {errors} error{'s' if errors != 1 else ''}, so I kept "
-        "the previous knowledge (it is still serving). Fix these and send /reload again:",
+        f"the previous knowledge (it is still serving). {then}",
         "",
     ]
-    shown = [str(p) for p in exc.problems[:MAX_PROBLEMS_SHOWN]]
+    shown = [str(p) for p in problems[:MAX_PROBLEMS_SHOWN]]
     lines += shown
-    if len(exc.problems) > len(shown):
+    if len(problems) > len(shown):
         lines.append(
-            f"… and {len(exc.problems) - len(shown)} more; `backpain-bot check` lists them all."
+            f"… and {len(problems) - len(shown)} more; `backpain-bot check` lists them all."
         )
     return "\n".join(lines)
 
@@ -760,8 +842,23 @@ def _wants_screening(event: Command) -> bool:
     return event.name == "screen" or (event.name == "start" and event.argument == DEEP_LINK_SCREEN)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, made once: making one reads the CA bundle (~50 ms)."""
+    return httpx.create_ssl_context()
+
+
 def _http(pool: int, pool_timeout: float) -> BaseRequest:
-    # aiohttp, not PTB's default httpx: a third of the CPU per Bot API call (see telegram_http).
+    import os
+
+    if os.environ.get("BENCH_HTTPX"):
+        return HTTPXRequest(
+            connection_pool_size=pool,
+            pool_timeout=pool_timeout,
+            httpx_kwargs={"verify": _tls_context()},
+        )
+    from bot.adapters.telegram_http import AiohttpRequest
+
     return AiohttpRequest(connection_pool_size=pool, pool_timeout=pool_timeout)
 
 
