@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import string
@@ -25,13 +26,18 @@ from bot.schema import (
     FILE_MODELS,
     MAX_BUTTON_CHARS,
     SCHEMA_VERSION,
+    TRANSLATION_MODELS,
     FaqFile,
+    FaqTranslationFile,
     MessagesFile,
+    MessagesTranslationFile,
+    RedFlagCategory,
     RedFlagsFile,
     ScreeningFile,
     Strict,
     SynonymsFile,
     Topic,
+    TopicTranslation,
 )
 from bot.yamlfile import PathKey, YamlDocument, dotted_path, read_yaml
 
@@ -95,6 +101,32 @@ class KnowledgeBase:
     red_flags_detector: RedFlagDetector
     warnings: tuple[Problem, ...] = ()
     topics_by_id: Mapping[str, Topic] = field(default_factory=lambda: MappingProxyType({}))
+    # The ISO 639-1 code of this base's language, and every language's base by code (the
+    # default first), shared by all of them; empty when there are no translations.
+    language: str = "en"
+    translations: Mapping[str, KnowledgeBase] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Codes of the languages the bot speaks, the default first."""
+        return tuple(self.translations) or (self.language,)
+
+    @property
+    def language_name(self) -> str:
+        """The language's own name ("Español"), the label of its /language button."""
+        return self.messages.language_name
+
+    def for_language(self, code: str | None) -> KnowledgeBase:
+        """The base for language ``code``; the default language's for an unknown code."""
+        if code == self.language:
+            return self
+        found = self.translations.get(code) if code else None
+        if found is not None:
+            return found
+        default = self.languages[0]
+        return self if default == self.language else self.translations[default]
 
     @property
     def topics(self) -> tuple[Topic, ...]:
@@ -157,7 +189,9 @@ def _describe(error: ErrorDetails, document: YamlDocument) -> Problem:
 
 
 def _unknown_key_hint(key: str, error: ErrorDetails, document: YamlDocument) -> str:
-    model = _model_at(FILE_MODELS[Path(document.file).name], error["loc"][:-1])
+    path = Path(document.file)
+    models = TRANSLATION_MODELS if path.parent.parent.name == I18N_DIR else FILE_MODELS
+    model = _model_at(models[path.name], error["loc"][:-1])
     allowed = sorted(model.model_fields) if model else []
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
@@ -749,6 +783,7 @@ def load_knowledge(
     if screening:
         problems.extend(_check_screening(screening, documents["screening.yaml"]))
     if problems:
+        problems.extend(_translation_file_problems(directory, clinic))
         raise KnowledgeError(sorted(problems, key=_order) + sorted(warnings, key=_order))
     # No problems means every file parsed.
     assert faq is not None
@@ -758,7 +793,7 @@ def load_knowledge(
     assert screening is not None
     matcher, detector = build_matching(faq, synonyms, red_flags, matching)
     warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
-    return KnowledgeBase(
+    base = KnowledgeBase(
         directory=directory,
         faq=faq,
         synonyms=synonyms,
@@ -770,6 +805,7 @@ def load_knowledge(
         warnings=tuple(sorted(warnings, key=_order)),
         topics_by_id=MappingProxyType({t.id: t for t in faq.topics}),
     )
+    return _load_translations(directory, base, clinic, matching)
 
 
 def build_matching(
@@ -823,3 +859,443 @@ def _typed(parsed: Mapping[str, Strict], filename: str, model: type[ModelT]) -> 
 
 def _order(problem: Problem) -> tuple[str, int, str]:
     return (problem.file, problem.line, problem.path)
+
+
+# --- languages --------------------------------------------------------------------------------
+
+DEFAULT_LANGUAGE: Final = "en"
+I18N_DIR: Final = "i18n"
+_LANGUAGE_CODE: Final = re.compile(r"^[a-z]{2}$")
+# English names for the warnings `check` prints to the clinic's admins; other codes are shown
+# as they are.
+_ENGLISH_NAMES: Final = {
+    "ar": "Arabic",
+    "de": "German",
+    "el": "Greek",
+    "es": "Spanish",
+    "fr": "French",
+    "hi": "Hindi",
+    "it": "Italian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "tl": "Tagalog",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "vi": "Vietnamese",
+    "zh": "Chinese",
+}
+# Whether a language's matcher also indexes the English phrasings of translated topics, so a
+# message mixing languages ("¿el physio ayuda con la sciatica?") still finds its topic.
+# Untranslated topics are always indexed with their English phrasings (their answer is English).
+ENGLISH_PHRASINGS_IN_TRANSLATIONS: Final = True
+
+
+def english_name(code: str) -> str:
+    """``es`` -> ``Spanish``, for messages to admins."""
+    return _ENGLISH_NAMES.get(code, f"`{code}`")
+
+
+@dataclass
+class _LanguageFiles:
+    """One language folder read and checked for structure, before merging with English."""
+
+    code: str
+    folder: Path
+    parsed: dict[str, Strict] = field(default_factory=dict)
+    documents: dict[str, YamlDocument] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _language_folders(directory: Path) -> tuple[list[Path], list[Problem]]:
+    """``knowledge/i18n/<code>/`` folders, and a problem for each folder badly named."""
+    root = directory / I18N_DIR
+    if not root.is_dir():
+        return [], []
+    folders: list[Path] = []
+    problems: list[Problem] = []
+    for entry in sorted(root.iterdir()):
+        if not entry.is_dir():
+            continue  # a README or notes next to the folders is fine
+        name = _display_name(entry)
+        if entry.name == DEFAULT_LANGUAGE:
+            problems.append(
+                Problem(
+                    name,
+                    0,
+                    "",
+                    "English is the default language and lives in the knowledge folder itself",
+                    "edit the files in knowledge/ instead, and remove this folder",
+                )
+            )
+        elif not _LANGUAGE_CODE.match(entry.name):
+            problems.append(
+                Problem(
+                    name,
+                    0,
+                    "",
+                    f"`{entry.name}` is not a language code",
+                    "name the folder with a lower-case two-letter ISO 639-1 code, such as `es`",
+                )
+            )
+        else:
+            folders.append(entry)
+    return folders, problems
+
+
+def _read_language(folder: Path, clinic: ClinicSettings) -> _LanguageFiles:
+    """Parse a language folder's files against the translation models."""
+    lang = _LanguageFiles(folder.name, folder)
+    language = english_name(lang.code)
+    for entry in sorted(folder.iterdir()):
+        if entry.name not in TRANSLATION_MODELS:
+            lang.warnings.append(
+                Problem(
+                    _display_name(entry),
+                    0,
+                    "",
+                    "the bot does not read this file",
+                    "a language folder holds faq.yaml, messages.yaml, synonyms.yaml, "
+                    "red_flags.yaml and screening.yaml",
+                    "warning",
+                )
+            )
+    for filename, model in TRANSLATION_MODELS.items():
+        path = folder / filename
+        name = _display_name(path)
+        if not path.exists():
+            if filename == "red_flags.yaml":
+                # Urgent symptoms written in this language would otherwise go unnoticed.
+                lang.problems.append(
+                    Problem(
+                        name,
+                        0,
+                        "",
+                        f"{language} has no red_flags.yaml, so urgent symptoms written in "
+                        f"{language} would not be caught",
+                        "translate knowledge/red_flags.yaml into this folder",
+                    )
+                )
+            elif filename != "synonyms.yaml":
+                fallback = {
+                    "faq.yaml": "every answer",
+                    "messages.yaml": "every message",
+                    "screening.yaml": "the screening",
+                }[filename]
+                lang.warnings.append(
+                    Problem(
+                        name,
+                        0,
+                        "",
+                        f"missing: {language} speakers get {fallback} in English",
+                        f"translate knowledge/{filename} into this folder",
+                        "warning",
+                    )
+                )
+            continue
+        try:
+            document = read_yaml(path, name)
+        except KnowledgeError as exc:
+            lang.problems.extend(exc.problems)
+            continue
+        lang.documents[filename] = document
+        result, file_problems = parse_file(document, model, clinic)
+        lang.problems.extend(file_problems)
+        if result is not None:
+            lang.parsed[filename] = result
+    return lang
+
+
+def _translation_file_problems(directory: Path, clinic: ClinicSettings) -> list[Problem]:
+    """Structure problems of every language folder, reported along with English errors."""
+    folders, problems = _language_folders(directory)
+    for folder in folders:
+        problems.extend(_read_language(folder, clinic).problems)
+    return problems
+
+
+def _translate_faq(
+    base: KnowledgeBase, lang: _LanguageFiles
+) -> tuple[FaqFile, FaqFile, list[Problem], list[Problem]]:
+    """The topics in this language (English where untranslated), the FAQ its matcher indexes,
+    and the problems and warnings found."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    language = english_name(lang.code)
+    translated: dict[str, TopicTranslation] = {}
+    translation = _typed(lang.parsed, "faq.yaml", FaqTranslationFile)
+    doc = lang.documents.get("faq.yaml")
+    if translation is not None and doc is not None:
+        ids = sorted(base.topics_by_id)
+        for i, entry in enumerate(translation.topics):
+            path: PathKey = ("topics", i, "id")
+            if entry.id not in base.topics_by_id:
+                close = difflib.get_close_matches(entry.id, ids, n=1, cutoff=0.6)
+                problems.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of(path),
+                        dotted_path(path),
+                        f"`{entry.id}` is not a topic id in knowledge/faq.yaml",
+                        f"did you mean `{close[0]}`?"
+                        if close
+                        else "use the id of the English topic this translates",
+                    )
+                )
+            elif entry.id in translated:
+                problems.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of(path),
+                        dotted_path(path),
+                        f"topic `{entry.id}` is translated twice",
+                        "keep one translation and merge the questions into it",
+                    )
+                )
+            else:
+                translated[entry.id] = entry
+        for topic in base.topics:
+            if topic.id not in translated:
+                warnings.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of(("topics",)),
+                        "topics",
+                        f"topic `{topic.id}` has no {language} translation; {language} "
+                        "speakers get the English answer",
+                        "add it with `id`, `title`, `questions` and `answer`",
+                        "warning",
+                    )
+                )
+    shown: list[Topic] = []
+    indexed: list[Topic] = []
+    for topic in base.topics:
+        found = translated.get(topic.id)
+        if found is None:
+            shown.append(topic)
+            indexed.append(topic)
+            continue
+        mine = topic.model_copy(
+            update={"title": found.title, "questions": found.questions, "answer": found.answer}
+        )
+        shown.append(mine)
+        extra = list(topic.questions) if ENGLISH_PHRASINGS_IN_TRANSLATIONS else []
+        indexed.append(mine.model_copy(update={"questions": [*found.questions, *extra]}))
+    if translation is not None and doc is not None and not problems:
+        # Same lint as English (too few or repeated questions), on the translated topics in
+        # the translation file's order so paths and lines point into that file.
+        own = [shown[[t.id for t in base.topics].index(e.id)] for e in translation.topics]
+        linted = _lint_faq(FaqFile.model_construct(version=1, topics=own), doc)
+        # Links between topics come from English; on a subset they would look missing.
+        warnings.extend(w for w in linted if "no other topic relates" not in w.message)
+    return (
+        FaqFile.model_construct(version=1, topics=shown),
+        FaqFile.model_construct(version=1, topics=indexed),
+        problems,
+        warnings,
+    )
+
+
+def _translate_messages(
+    base: MessagesFile, lang: _LanguageFiles
+) -> tuple[MessagesFile, list[Problem]]:
+    """English messages overlaid with this language's; each one left out is a warning."""
+    translation = lang.parsed.get("messages.yaml")
+    doc = lang.documents.get("messages.yaml")
+    if not isinstance(translation, MessagesTranslationFile) or doc is None:
+        return base.model_copy(update={"language_name": english_name(lang.code)}), []
+    language = english_name(lang.code)
+    warnings: list[Problem] = []
+    update: dict[str, Any] = {"language_name": translation.language_name}
+    for section in ("messages", "buttons"):
+        given = getattr(translation, section).model_dump(exclude_none=True)
+        english: Strict = getattr(base, section)
+        for key in type(english).model_fields:
+            if key not in given:
+                warnings.append(
+                    Problem(
+                        doc.file,
+                        doc.line_of((section,)),
+                        section,
+                        f"`{key}` has no {language} translation; {language} speakers see the "
+                        "English text",
+                        f"add `{key}:` under `{section}:`",
+                        "warning",
+                    )
+                )
+        update[section] = english.model_copy(update=given)
+    return base.model_copy(update=update), warnings
+
+
+def _merge_red_flags(
+    base: RedFlagsFile, own: RedFlagsFile, doc: YamlDocument, language: str
+) -> tuple[RedFlagsFile, list[Problem]]:
+    """This language's categories with the English phrases added (people mix languages); the
+    advice and the urgent message are this language's."""
+    warnings: list[Problem] = []
+    english = {c.id: c for c in base.categories}
+    mine = {c.id for c in own.categories}
+    categories: list[RedFlagCategory] = []
+    for category in own.categories:
+        other = english.get(category.id)
+        if other is None:
+            categories.append(category)
+            continue
+        categories.append(
+            category.model_copy(
+                update={
+                    "phrases": [*category.phrases, *other.phrases],
+                    "unless": [*category.unless, *other.unless],
+                    "concepts": [*category.concepts, *other.concepts],
+                    # A negation rule is trusted only where both languages chose it.
+                    "negatable": category.negatable and other.negatable,
+                }
+            )
+        )
+    for category in base.categories:
+        if category.id not in mine:
+            categories.append(category)
+            warnings.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(("categories",)),
+                    "categories",
+                    f"red flag `{category.id}` has no {language} phrases; only English "
+                    "wording of it is caught",
+                    f"add a category with `id: {category.id}` and {language} phrases",
+                    "warning",
+                )
+            )
+    return own.model_copy(update={"categories": categories}), warnings
+
+
+def _check_same_screening(
+    own: ScreeningFile, base: ScreeningFile, doc: YamlDocument
+) -> list[Problem]:
+    """A translated screening asks the same questions and scores them the same way."""
+    problems: list[Problem] = []
+    hint = "translate only the texts; keep ids, order, groups, scores, next and when as in English"
+    # Everything but the wording must match, including keys added to the models later.
+    texts = {"steps": {"question", "summary"}, "outcomes": {"title", "text"}}
+    for kind, words in texts.items():
+        mine = [item.model_dump(exclude=words) for item in getattr(own, kind)]
+        english = [item.model_dump(exclude=words) for item in getattr(base, kind)]
+        differs = next(
+            (i for i, (a, b) in enumerate(zip(mine, english, strict=False)) if a != b), None
+        )
+        if differs is not None:
+            path: PathKey = (kind, differs)
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    dotted_path(path),
+                    f"differs from {kind}[{differs}] of knowledge/screening.yaml",
+                    hint,
+                )
+            )
+        elif len(mine) != len(english):
+            problems.append(
+                Problem(
+                    doc.file,
+                    doc.line_of((kind,)),
+                    kind,
+                    f"{len(mine)} {kind}, but knowledge/screening.yaml has {len(english)}",
+                    hint,
+                )
+            )
+    return problems
+
+
+def _build_language(
+    base: KnowledgeBase, lang: _LanguageFiles, matching: MatchingSettings | None
+) -> tuple[KnowledgeBase | None, list[Problem], list[Problem]]:
+    """One language's knowledge base, merged with English where it is not translated."""
+    language = english_name(lang.code)
+    problems = list(lang.problems)
+    warnings = list(lang.warnings)
+    shown, indexed, faq_problems, faq_warnings = _translate_faq(base, lang)
+    problems += faq_problems
+    warnings += faq_warnings
+    messages, message_warnings = _translate_messages(base.messages, lang)
+    warnings += message_warnings
+    synonyms = _typed(lang.parsed, "synonyms.yaml", SynonymsFile)
+    if synonyms is not None:
+        problems += _check_synonyms(synonyms, lang.documents["synonyms.yaml"])
+    own_flags = _typed(lang.parsed, "red_flags.yaml", RedFlagsFile)
+    red_flags: RedFlagsFile | None = None
+    if own_flags is not None:
+        doc = lang.documents["red_flags.yaml"]
+        problems += _check_red_flags(own_flags, doc)
+        red_flags, flag_warnings = _merge_red_flags(base.red_flags, own_flags, doc, language)
+        warnings += flag_warnings
+    screening = _typed(lang.parsed, "screening.yaml", ScreeningFile)
+    if screening is not None:
+        doc = lang.documents["screening.yaml"]
+        problems += _check_screening(screening, doc) or _check_same_screening(
+            screening, base.screening, doc
+        )
+    if problems or red_flags is None:
+        return None, problems, warnings
+    # This language's synonyms first (the first rewrite of a word wins), then English for the
+    # English phrasings also in the index.
+    own_synonyms = synonyms or SynonymsFile(version=1, synonyms=[])
+    all_synonyms = SynonymsFile.model_construct(
+        version=1, synonyms=[*own_synonyms.synonyms, *base.synonyms.synonyms]
+    )
+    matcher, detector = build_matching(indexed, all_synonyms, red_flags, matching)
+    kb = KnowledgeBase(
+        directory=base.directory,
+        faq=shown,
+        synonyms=own_synonyms,
+        red_flags=red_flags,
+        messages=messages,
+        screening=screening or base.screening,
+        matcher=matcher,
+        red_flags_detector=detector,
+        topics_by_id=MappingProxyType({t.id: t for t in shown.topics}),
+        language=lang.code,
+    )
+    return kb, problems, warnings
+
+
+def _load_translations(
+    directory: Path,
+    base: KnowledgeBase,
+    clinic: ClinicSettings,
+    matching: MatchingSettings | None,
+) -> KnowledgeBase:
+    """The English base with one knowledge base per ``knowledge/i18n/<code>/`` folder.
+
+    Raises :class:`KnowledgeError` with every problem of every language (and all warnings).
+    """
+    folders, problems = _language_folders(directory)
+    warnings = list(base.warnings)
+    family: dict[str, KnowledgeBase] = {}
+    built: list[KnowledgeBase] = []
+    for folder in folders:
+        kb, language_problems, language_warnings = _build_language(
+            base, _read_language(folder, clinic), matching
+        )
+        problems += language_problems
+        warnings += language_warnings
+        if kb is not None:
+            built.append(kb)
+    if problems:
+        raise KnowledgeError(sorted(problems, key=_order) + sorted(warnings, key=_order))
+    if not built:
+        return base
+    # One shared, read-only mapping, so any language's base can reach the others.
+    shared = MappingProxyType(family)
+    family[base.language] = dataclasses.replace(
+        base, warnings=tuple(sorted(warnings, key=_order)), translations=shared
+    )
+    for kb in built:
+        family[kb.language] = dataclasses.replace(kb, translations=shared)
+    return family[base.language]

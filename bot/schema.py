@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 SCHEMA_VERSION = 1
 # Telegram refuses messages over 4096 characters.
@@ -148,7 +148,10 @@ class Messages(Strict):
     )
     unknown_command: Text
     stale_button: Text = Field(description="A button from an old message was pressed.")
-    language: Text = Field(description="Reply to /language: which languages the bot speaks.")
+    language: Text = Field(description="Reply to /language, above one button per language.")
+    language_chosen: Text = Field(
+        description="After a language is chosen with /language, said in that language."
+    )
     menu: Text = Field(description="Above the main menu when 'Main menu' is chosen.")
     decline_diagnosis: Text = Field(
         description="When asked what is wrong, or to read a scan: information, not diagnosis."
@@ -220,6 +223,10 @@ class MessagesFile(Strict):
     """knowledge/messages.yaml: everything the bot says that is not an FAQ answer."""
 
     version: Literal[1]
+    language_name: Label = Field(
+        default="English",
+        description="The language's own name, the label of its /language button.",
+    )
     messages: Messages
     buttons: Buttons
 
@@ -291,12 +298,80 @@ class ScreeningFile(Strict):
     outcomes: list[Outcome] = Field(min_length=1)
 
 
+# --- knowledge/i18n/<code>/: translations ----------------------------------------------------
+
+
+class TopicTranslation(Strict):
+    """One topic in another language; `related` and `source` come from the English topic."""
+
+    id: Id = Field(description="The id of the English topic this translates.")
+    title: Label = Field(description="Short label for buttons and menus, in this language.")
+    questions: list[Phrase] = Field(
+        min_length=1, description="Ways people ask this in this language; the matcher learns them."
+    )
+    answer: Text = Field(
+        description="The reply in this language. Placeholders: {clinic.name} etc."
+    )
+
+
+class FaqTranslationFile(Strict):
+    """knowledge/i18n/<code>/faq.yaml: topics translated by id; the rest stay in English."""
+
+    version: Literal[1]
+    topics: list[TopicTranslation] = Field(default_factory=list)
+
+
+def _all_optional(model: type[Strict], name: str) -> type[Strict]:
+    """The same fields, each optional: a key left out falls back to the English text."""
+    fields: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        # The length limits live in the field's metadata; they must still hold when present.
+        inner: Any = (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        )
+        fields[key] = (inner | None, Field(default=None, description=info.description))
+    made = create_model(name, __base__=Strict, __doc__=model.__doc__, **fields)
+    return cast("type[Strict]", made)
+
+
+MessagesTranslation = _all_optional(Messages, "MessagesTranslation")
+ButtonsTranslation = _all_optional(Buttons, "ButtonsTranslation")
+
+
+class MessagesTranslationFile(Strict):
+    """knowledge/i18n/<code>/messages.yaml: the bot's messages in this language."""
+
+    version: Literal[1]
+    language_name: Label = Field(
+        description="The language's own name, e.g. `Español`: the label of its /language button."
+    )
+    messages: MessagesTranslation = Field(  # type: ignore[valid-type]
+        default_factory=MessagesTranslation
+    )
+    buttons: ButtonsTranslation = Field(  # type: ignore[valid-type]
+        default_factory=ButtonsTranslation
+    )
+
+
 FILE_MODELS: dict[str, type[Strict]] = {
     "faq.yaml": FaqFile,
     "synonyms.yaml": SynonymsFile,
     "red_flags.yaml": RedFlagsFile,
     "messages.yaml": MessagesFile,
     "screening.yaml": ScreeningFile,
+}
+
+
+# A language folder holds the same five files; two have their own translation models.
+TRANSLATION_MODELS: dict[str, type[Strict]] = {
+    **FILE_MODELS,
+    "faq.yaml": FaqTranslationFile,
+    "messages.yaml": MessagesTranslationFile,
+}
+# The schema files named in the first line of translation files that differ from English.
+TRANSLATION_SCHEMAS: dict[str, str] = {
+    "faq.yaml": "faq_translation.schema.json",
+    "messages.yaml": "messages_translation.schema.json",
 }
 
 
@@ -308,9 +383,13 @@ def schema_filename(knowledge_file: str) -> str:
 def json_schemas() -> dict[str, dict[str, object]]:
     """JSON Schema per knowledge file, for editors (yaml-language-server) to complete and check."""
     schemas: dict[str, dict[str, object]] = {}
-    for filename, model in FILE_MODELS.items():
+    models = [(schema_filename(name), model) for name, model in FILE_MODELS.items()]
+    models += [
+        (TRANSLATION_SCHEMAS[name], TRANSLATION_MODELS[name]) for name in TRANSLATION_SCHEMAS
+    ]
+    for schema_name, model in models:
         schema = model.model_json_schema()
-        schemas[schema_filename(filename)] = {
+        schemas[schema_name] = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$comment": "Made from bot/schema.py by scripts/generate_schemas.py; do not edit.",
             **schema,
