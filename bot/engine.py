@@ -425,7 +425,7 @@ class Engine:
         """The action of an option picked by typing its number or its label."""
         pairs = self._offered(state)
         stripped = text.strip().rstrip(".)")
-        if stripped.isdigit():
+        if stripped.isdecimal() and stripped.isascii():  # not "²", which int() refuses
             number = int(stripped)
             return pairs[number - 1][1] if 1 <= number <= len(pairs) else None
         folded = fold(text)
@@ -456,7 +456,7 @@ class Engine:
 
     def _on_command(self, state: Session, command: Command, now: datetime, out: _Out) -> None:
         name = command.name
-        if state["callback"]:
+        if state["callback"] and name != "forget":  # /forget lists it among what it deletes
             # Any command leaves the call-back request; /cancel says so itself.
             state["callback"] = None
             if name == "cancel":

@@ -51,6 +51,7 @@ class Driver(Protocol):
     history: list[Shown]
 
     def load_session(self, session: dict[str, Any]) -> None: ...
+    def enable_callbacks(self) -> None: ...
     def say(self, text: str) -> Shown: ...
     def press(self, label: str) -> Shown: ...
     def press_earlier(self, label: str, turns_ago: int) -> Shown: ...
@@ -72,6 +73,9 @@ class CoreDriver:
 
     def load_session(self, session: dict[str, Any]) -> None:
         self.session = json.loads(json.dumps(session))
+
+    def enable_callbacks(self) -> None:
+        self.engine = Engine(self.engine.kb, callbacks=True)
 
     def _handle(self, event: Event) -> Shown:
         self.now += timedelta(seconds=30)
@@ -127,6 +131,9 @@ class ConsoleDriver:
 
     def load_session(self, session: dict[str, Any]) -> None:
         self.chat.session = json.loads(json.dumps(session))
+
+    def enable_callbacks(self) -> None:
+        self.chat.engine = Engine(self.chat.engine.kb, callbacks=True)
 
     def say(self, text: str) -> Shown:
         start = self.out.tell()
@@ -184,6 +191,13 @@ class TelegramDriver:
             self.rig.close()
         finally:
             self._tmp.cleanup()
+
+    def enable_callbacks(self) -> None:
+        """An admin chat configured (one the fake server does not know: delivery just fails)."""
+        bot = self.rig.bot
+        telegram = bot.settings.telegram.model_copy(update={"admin_chat_id": -100999})
+        bot.settings = bot.settings.model_copy(update={"telegram": telegram})
+        bot.engine = bot.engine  # the setter offers call backs once an admin chat is set
 
     def load_session(self, session: dict[str, Any]) -> None:
         data = json.loads(json.dumps(session))
@@ -249,6 +263,7 @@ class Scenario:
     steps: list[dict[str, Any]]
     session: dict[str, Any] | None = None
     tags: list[str] = field(default_factory=list)
+    callbacks: bool = False  # as with telegram.admin_chat_id set: call backs are offered
 
 
 def load_scenarios() -> list[Scenario]:
@@ -257,7 +272,13 @@ def load_scenarios() -> list[Scenario]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for entry in data["scenarios"]:
             scenarios.append(
-                Scenario(path.stem, entry["name"], entry["steps"], entry.get("session"))
+                Scenario(
+                    path.stem,
+                    entry["name"],
+                    entry["steps"],
+                    entry.get("session"),
+                    callbacks=bool(entry.get("callbacks", data.get("callbacks", False))),
+                )
             )
     return scenarios
 
@@ -270,6 +291,8 @@ def play(driver: Driver, scenario: Scenario) -> None:
     """Run a scenario's steps; a failing check names the step and shows the bot's reply."""
     if scenario.session is not None:
         driver.load_session(scenario.session)
+    if scenario.callbacks:
+        driver.enable_callbacks()
     last: Shown | None = None
     for number, step in enumerate(scenario.steps, 1):
         ((key, value),) = step.items()
