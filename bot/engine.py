@@ -50,7 +50,7 @@ from bot.screening import (
 )
 from bot.smalltalk import declined, small_talk
 
-SCHEMA: Final = 2
+SCHEMA: Final = 3
 MAX_ACTION_BYTES: Final = 40
 BOOKING_TOPIC: Final = "booking"
 COMMANDS: Final = ("start", "help", "topics", "screen", "cancel", "forget", "language")
@@ -177,6 +177,7 @@ def new_session() -> Session:
         # {"step": "consent"|"phone"|"confirm", "summary": str, "phone": str|None, "name": str}
         "callback": None,
         "last_summary": None,  # the last screening's result and answers, for a call back
+        "language": None,  # a code chosen with /language; None: not chosen, follow the hint
     }
 
 
@@ -190,12 +191,17 @@ def migrate(session: Mapping[str, Any] | None, kb: KnowledgeBase) -> Session:
     Migrating maps the indexes through the current steps; the answers keep their meaning as
     long as the steps did not change between the save and the upgrade, the best that can be
     done with what schema 1 kept.
+
+    Schema 3 added ``language``; a schema 2 session has not chosen one, so it keeps following
+    the person's Telegram (or terminal) language.
     """
     if not isinstance(session, Mapping):
         return new_session()
     version = session.get("schema")
     if version == 1:
         return _from_v1(session, kb)
+    if version == 2:
+        return _sanitised(copy.deepcopy(dict(session)))
     if version != SCHEMA:
         # A newer schema (after a downgrade) or garbage: a fresh start beats a crash.
         return new_session()
@@ -257,7 +263,17 @@ def _sanitised(stored: dict[str, Any]) -> Session:
             }
     if isinstance(stored.get("last_summary"), str):
         session["last_summary"] = stored["last_summary"]
+    if isinstance(stored.get("language"), str):
+        session["language"] = stored["language"]
     return session
+
+
+def language_code(hint: str | None) -> str | None:
+    """A two-letter code from Telegram's ``es-ES`` or the terminal's ``es_ES.UTF-8``."""
+    if not hint:
+        return None
+    code = re.split(r"[-_.@]", hint.strip().casefold(), maxsplit=1)[0]
+    return code if len(code) == 2 and code.isalpha() else None
 
 
 def _from_v1(old: Mapping[str, Any], kb: KnowledgeBase) -> Session:
@@ -342,9 +358,22 @@ class _Out:
 class Engine:
     """The one conversation brain; build a new one for each loaded knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, *, callbacks: bool = False) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        *,
+        callbacks: bool = False,
+        _languages: dict[str, Engine] | None = None,
+    ) -> None:
         """``callbacks``: offer call backs (only if the adapter can deliver them to the clinic)."""
         self.kb = kb
+        # One engine per language the knowledge speaks, sharing this map; ``self.kb`` is the
+        # language this one speaks (the default language for the engine adapters build).
+        self._languages = {} if _languages is None else _languages
+        self._languages[kb.language] = self
+        for code in kb.languages:
+            if code not in self._languages:
+                Engine(kb.for_language(code), callbacks=callbacks, _languages=self._languages)
         self.callbacks = callbacks
         self.msg = kb.messages.messages
         self.btn = kb.messages.buttons
@@ -358,9 +387,26 @@ class Engine:
     def new_session(self) -> Session:
         return new_session()
 
-    def handle(self, session: Mapping[str, Any] | None, event: Event, now: datetime) -> Turn:
-        """Answer one event. Never raises for anything a user can send; never mutates input."""
+    def handle(
+        self,
+        session: Mapping[str, Any] | None,
+        event: Event,
+        now: datetime,
+        language_hint: str | None = None,
+    ) -> Turn:
+        """Answer one event. Never raises for anything a user can send; never mutates input.
+
+        ``language_hint``: the person's language as the client reports it (Telegram's
+        ``language_code``, the terminal's ``LANG``); used until they choose one with /language.
+        """
         state = migrate(session, self.kb)
+        if state["language"] not in self._languages:
+            state["language"] = None  # a language the knowledge no longer has
+        code = state["language"] or language_code(language_hint)
+        engine = self._languages.get(code or "", self._languages[self.kb.languages[0]])
+        return engine._turn(state, event, now)
+
+    def _turn(self, state: Session, event: Event, now: datetime) -> Turn:
         out = _Out(now)
         # Count a new conversation for /stats (issue 8): the first event of a session, or one
         # after CONVERSATION_IDLE of silence. Only the engine sees both the session and the
@@ -396,6 +442,12 @@ class Engine:
             Option(self.btn.ask, "ask"),
             Option(self.btn.screen, "screen"),
             Option(self.btn.topics, "topics"),
+        ]
+
+    def _language_menu(self) -> list[Option]:
+        return [
+            Option(self._languages[code].kb.language_name, f"lang:{code}")
+            for code in self.kb.languages
         ]
 
     def _topic_menu(self) -> list[Option]:
@@ -483,8 +535,7 @@ class Engine:
         elif name == "forget":
             self._forget(state, out)
         elif name == "language":
-            out.say(self.msg.language)
-            self._resume_screening(state, out)
+            out.say(self.msg.language, self._language_menu())
         else:
             out.say(self.msg.unknown_command, () if state["screening"] else self._main_menu())
             self._resume_screening(state, out)
@@ -510,6 +561,13 @@ class Engine:
             self._answer(self._topics_by_action[action], out, related=True)
         elif action.startswith("s:"):
             self._screening_press(state, action, now, out)
+        elif action.startswith("lang:") and action[5:] in self._languages:
+            # The choice is confirmed, and the conversation goes on, in the new language.
+            state["language"] = action[5:]
+            chosen = self._languages[action[5:]]
+            chosen_menu = () if state["screening"] else chosen._main_menu()
+            out.say(chosen.msg.language_chosen, chosen_menu)
+            chosen._resume_screening(state, out)
         else:
             self._stale(state, out)
 

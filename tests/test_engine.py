@@ -172,7 +172,7 @@ def test_v1_session_migrates_index_to_step_id(kb: KnowledgeBase) -> None:
     }
     session = migrate(v1, kb)
     ids = [s.id for s in kb.screening.steps]
-    assert session["schema"] == SCHEMA == 2
+    assert session["schema"] == SCHEMA == 3
     assert session["screening"] == {
         "step": ids[3],
         "answers": [[ids[0], "no"], [ids[1], "no"], [ids[2], "not-sure"]],
