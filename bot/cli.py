@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -222,7 +223,14 @@ def cmd_chat(kb_dir: Path, inp: TextIO, out: TextIO, err: TextIO) -> int:
         # A pasted emoji half or a Latin-1 file must not end the chat with a traceback.
         inp.reconfigure(errors="replace")
     width = min(shutil.get_terminal_size((console.MAX_WIDTH, 24)).columns, console.MAX_WIDTH)
-    return console.run(Engine(kb), inp, out, interactive=inp.isatty(), width=width)
+    # The locale says which language the person reads, as Telegram's language_code does;
+    # POSIX precedence: LC_ALL, then LC_MESSAGES, then LANG.
+    locale = next(
+        (os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), None
+    )
+    return console.run(
+        Engine(kb), inp, out, interactive=inp.isatty(), width=width, language_hint=locale
+    )
 
 
 def cmd_run(config: Path | None, err: TextIO) -> int:

@@ -402,9 +402,19 @@ class Engine:
         state = migrate(session, self.kb)
         if state["language"] not in self._languages:
             state["language"] = None  # a language the knowledge no longer has
-        code = state["language"] or language_code(language_hint)
-        engine = self._languages.get(code or "", self._languages[self.kb.languages[0]])
-        return engine._turn(state, event, now)
+        return self._speaking(state, language_hint)._turn(state, event, now)
+
+    def _speaking(self, session: Mapping[str, Any], language_hint: str | None) -> Engine:
+        chosen = session.get("language")
+        code = chosen if isinstance(chosen, str) else language_code(language_hint)
+        return self._languages.get(code or "", self._languages[self.kb.languages[0]])
+
+    def language_of(
+        self, session: Mapping[str, Any] | None, language_hint: str | None = None
+    ) -> KnowledgeBase:
+        """The knowledge in the language this session speaks, for the few texts an adapter
+        says itself (a save failure, a refused button's toast)."""
+        return self._speaking(session or {}, language_hint).kb
 
     def _turn(self, state: Session, event: Event, now: datetime) -> Turn:
         out = _Out(now)

@@ -81,8 +81,11 @@ class ConsoleChat:
         width: int = MAX_WIDTH,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         session: dict[str, Any] | None = None,
+        language_hint: str | None = None,
     ) -> None:
         self.engine = engine
+        # The terminal's locale (LANG), used like Telegram's language until /language.
+        self.language_hint = language_hint
         self.out = out
         self.width = max(20, min(width, MAX_WIDTH))
         self.clock = clock
@@ -96,7 +99,7 @@ class ConsoleChat:
         self._turn(parse_input(line))
 
     def _turn(self, event: Command | Any) -> None:
-        turn = self.engine.handle(self.session, event, self.clock())
+        turn = self.engine.handle(self.session, event, self.clock(), self.language_hint)
         # Round-trip through JSON as storage will, so a session that cannot be saved fails here.
         self.session = json.loads(json.dumps(turn.session))
         self.render(turn.replies, effect_notes(turn.effects))
@@ -128,9 +131,10 @@ def run(
     interactive: bool,
     width: int = MAX_WIDTH,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    language_hint: str | None = None,
 ) -> int:
     """Chat until end of input or Ctrl-C; one message per line. Returns an exit status."""
-    chat = ConsoleChat(engine, out, width=width, clock=clock)
+    chat = ConsoleChat(engine, out, width=width, clock=clock, language_hint=language_hint)
     try:
         chat.start()
         while True:

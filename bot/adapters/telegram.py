@@ -612,7 +612,8 @@ class TelegramBot:
         except StorageError as exc:
             log.warning("a session could not be loaded; answering without it: %s", exc)
             session, loaded = None, False
-        turn = engine.handle(session, event, now)
+        turn = engine.handle(session, event, now, user.language_code)
+        spoken = engine.language_of(turn.session, user.language_code).messages.messages
         forgot = any(isinstance(e, ForgetUser) for e in turn.effects)
         # Not saved after a failed load: that would overwrite the stored session, which may be
         # fine, with a fresh one.
@@ -623,10 +624,10 @@ class TelegramBot:
             self._unsaved.discard(user.id)
         elif user.id not in self._unsaved:
             self._unsaved.add(user.id)
-            replies = (*replies, Reply(self.messages.save_failed))
+            replies = (*replies, Reply(spoken.save_failed))
         if query is not None:
             # Answered once the engine has spoken, so a refused press also gets a toast.
-            refused = self.messages.stale_button
+            refused = spoken.stale_button
             stale = any(r.text.startswith(refused) for r in turn.replies)
             await self._answer_query(query, refused if stale else None)
         reply_to = update.message.message_id if update.message is not None else None
