@@ -19,7 +19,7 @@ from typing import Any, Final
 import yaml
 
 from bot.config import ClinicSettings, MatchingSettings
-from bot.knowledge import KnowledgeBase, load_knowledge, normalise_question
+from bot.knowledge import I18N_DIR, KnowledgeBase, load_knowledge, normalise_question
 from bot.problems import KnowledgeError, Problem
 from bot.schema import FILE_MODELS
 from bot.yamlfile import StrictSafeLoader, parse_yaml
@@ -250,6 +250,9 @@ def _validate(
         for filename in FILE_MODELS:
             if (kb_dir / filename).exists():
                 shutil.copyfile(kb_dir / filename, copy_dir / filename)
+        if (kb_dir / I18N_DIR).is_dir():
+            # Translations are checked against the English topics, so they come along.
+            shutil.copytree(kb_dir / I18N_DIR, copy_dir / I18N_DIR)
         (copy_dir / FAQ_FILE).write_bytes(faq)
         try:
             kb = load_knowledge(copy_dir, clinic, matching)
@@ -261,8 +264,14 @@ def _validate(
 def _renamed(problems: tuple[Problem, ...], kb_dir: Path) -> tuple[Problem, ...]:
     """Problems found in the temporary copy, named after the real files."""
     return tuple(
-        dataclasses.replace(p, file=_display_name(kb_dir / Path(p.file).name)) for p in problems
+        dataclasses.replace(p, file=_display_name(kb_dir / _inside(p.file))) for p in problems
     )
+
+
+def _inside(file: str) -> Path:
+    """``faq.yaml``, or ``i18n/es/faq.yaml`` for a translation, from a problem's file name."""
+    path = Path(file)
+    return Path(*path.parts[-3:]) if path.parent.parent.name == I18N_DIR else Path(path.name)
 
 
 def _new_warnings(before: KnowledgeBase, after: KnowledgeBase) -> list[Problem]:
