@@ -59,6 +59,8 @@ from telegram import (
     LinkPreviewOptions,
     Message,
     MessageEntity,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     ReplyParameters,
     Update,
 )
@@ -84,6 +86,7 @@ from telegram.ext import (
 from telegram.helpers import create_deep_linked_url
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.adapters.telegram_admin import ClinicDesk, contact_event, is_admin_action, reply_markup
 from bot.config import ConfigError, Settings
 from bot.engine import (
     COMMANDS,
@@ -95,6 +98,7 @@ from bot.engine import (
     LogUnanswered,
     NonText,
     Press,
+    RequestCallback,
     parse_input,
 )
 from bot.knowledge import KnowledgeBase, load_knowledge
@@ -233,7 +237,7 @@ class Outgoing:
     """One Telegram message to send: HTML text and an optional inline keyboard."""
 
     html: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
 
 
 class CallbackSigner:
@@ -273,7 +277,9 @@ class CallbackSigner:
         return action
 
 
-def render(reply: Reply, keyboard: InlineKeyboardMarkup | None) -> list[Outgoing]:
+def render(
+    reply: Reply, keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+) -> list[Outgoing]:
     """A reply as Telegram messages; the keyboard goes under the last part."""
     parts = split_text(reply.text) or ["…"]
     last = len(parts) - 1
@@ -364,6 +370,7 @@ class TelegramBot:
         self.engine = Engine(kb)
         self.signer = CallbackSigner.from_token(token)
         self.admin_ids = frozenset(settings.telegram.admin_ids)
+        self.desk = ClinicDesk(self)  # /stats, /unanswered and call-back delivery
         self._clock = clock or (lambda: datetime.now(UTC))
         # /reload and the watcher share the reloader; the lock keeps them from interleaving.
         self._reload_lock = asyncio.Lock()
@@ -379,6 +386,19 @@ class TelegramBot:
         # Users already told that their progress may not be kept, so they are told once per
         # outage; an id leaves the set when one of their saves succeeds again.
         self._unsaved: set[int] = set()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        # Call backs are offered only where they can be delivered, whatever code swaps the
+        # engine (start, /reload, the watcher, an admin's edit).
+        wanted = self.settings.telegram.admin_chat_id is not None
+        self._engine = (
+            engine if engine.callbacks == wanted else Engine(engine.kb, callbacks=wanted)
+        )
 
     # --- application -----------------------------------------------------------------------
 
@@ -403,6 +423,7 @@ class TelegramBot:
             # AIORateLimiter takes an optional int, which PTB's own examples pass like this.
             builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
         app = builder.build()
+        self.desk.attach(app.bot)
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_text))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
@@ -413,10 +434,12 @@ class TelegramBot:
 
     async def _post_init(self, app: App) -> None:
         await self._set_commands(app)
+        self.desk.start()
         self._purge_task = asyncio.create_task(self._purge_loop(), name="purge-expired")
         self._watch_task = asyncio.create_task(self._watch_loop(app), name="watch-knowledge")
 
     async def _post_shutdown(self, app: App) -> None:
+        await self.desk.stop()
         for task in (self._purge_task, self._watch_task):
             if task is not None:
                 task.cancel()
@@ -530,7 +553,8 @@ class TelegramBot:
             return
         if message.chat.type != ChatType.PRIVATE:
             return  # a group's photos and stickers are not for the bot
-        await self._converse(update, context, NonText(_kind_of(message)))
+        event = contact_event(message) or NonText(_kind_of(message))
+        await self._converse(update, context, event)
 
     async def on_edit(self, update: Update, context: Context) -> None:
         """Edits are ignored on purpose: see the module docstring."""
@@ -545,6 +569,12 @@ class TelegramBot:
             await self._answer_query(query, self.messages.stale_button)
             return
         action = self._verified_action(query)
+        if action is not None and is_admin_action(action):
+            if query.from_user.id in self.admin_ids:
+                await self.desk.press(update, context, query, action)
+            else:  # signed for this user, who is no longer an admin
+                await self._answer_query(query, self.messages.stale_button)
+            return
         private = chat.type == ChatType.PRIVATE
         if action is None and not private:
             # Someone else's button in a group (or forged): a toast for the presser only,
@@ -618,7 +648,7 @@ class TelegramBot:
         # Not saved after a failed load: that would overwrite the stored session, which may be
         # fine, with a fresh one.
         saved = forgot or (loaded and self._save(user.id, chat.id, turn.session, now))
-        self._perform(turn.effects, user.id, now)
+        self._perform(turn.effects, user.id, now, chat_id=chat.id)
         replies = turn.replies
         if saved:
             self._unsaved.discard(user.id)
@@ -642,7 +672,9 @@ class TelegramBot:
             return False
         return True
 
-    def _perform(self, effects: Iterable[object], user_id: int, now: datetime) -> None:
+    def _perform(
+        self, effects: Iterable[object], user_id: int, now: datetime, *, chat_id: int | None = None
+    ) -> None:
         """Effects as storage calls. A failed /forget raises (on_error tells the person it
         went wrong, never "done"); the log and the counts are best effort and only logged."""
         for effect in effects:
@@ -661,6 +693,10 @@ class TelegramBot:
                     forgotten.sessions,
                     forgotten.unanswered,
                 )
+            elif isinstance(effect, RequestCallback):
+                # Raises if it cannot be stored: the person must not be told it is on its way.
+                chat = user_id if chat_id is None else chat_id
+                self.desk.request_callback(effect, user_id, chat, now)
             elif isinstance(effect, Count):
                 try:
                     self.storage.count(effect.name, now)
@@ -680,7 +716,7 @@ class TelegramBot:
         first = True
         for reply in replies:
             keyboard = make_keyboard(reply.options, self.signer, chat_id, user_id)
-            for part in render(reply, keyboard):
+            for part in render(reply, keyboard or reply_markup(reply, self)):
                 # In a group, the first message answers the person's message so others can see
                 # whom it is for.
                 quote = None
@@ -792,17 +828,10 @@ class TelegramBot:
         chat = update.effective_chat
         if chat is None:
             return
-        if name == "reload":
-            text = await self.reload()
-        else:
-            # /stats and /unanswered get their full reports with the clinic issue; until then
-            # an honest count of what is stored.
-            count = len(self.storage.unanswered())
-            text = (
-                f"{count} unanswered question{'s' if count != 1 else ''} stored "
-                f"(kept {self.settings.privacy.retention_days} days). "
-                f"Knowledge: {len(self.engine.kb.topics)} topics."
-            )
+        if name != "reload":
+            await self.desk.command(update, context, name)
+            return
+        text = await self.reload()
         for part in render(Reply(text), None):
             await self._send_one(context, chat.id, part, None)
 
