@@ -1,4 +1,4 @@
-"""Languages: knowledge/i18n/<code>/ translations, the engine's language, and the adapters' hints."""
+"""Languages: translations in knowledge/i18n/<code>/, the engine's language, adapters' hints."""
 
 from __future__ import annotations
 
@@ -52,10 +52,13 @@ def problems_of(kb_dir: Path) -> list[str]:
 def test_shipped_knowledge_speaks_english_and_spanish(kb: KnowledgeBase) -> None:
     assert kb.languages == ("en", "es")
     es = kb.for_language("es")
-    assert es.language == "es" and es.language_name == "Español"
+    assert es.language == "es"
+    assert es.language_name == "Español"
     assert kb.language_name == "English"
-    assert kb.for_language("fr") is kb and kb.for_language(None) is kb
-    assert es.for_language("en") is kb and es.for_language("xx") is kb
+    assert kb.for_language("fr") is kb
+    assert kb.for_language(None) is kb
+    assert es.for_language("en") is kb
+    assert es.for_language("xx") is kb
     # Translated topics are Spanish; the others fall back to English, links kept.
     assert es.topic("sciatica").title == "Ciática"
     assert es.topic("sciatica").related == kb.topic("sciatica").related
@@ -133,8 +136,10 @@ def test_a_broken_english_file_still_reports_translation_problems(kb_copy: Path)
     edit(kb_copy / "faq.yaml", "version: 1\n", "version: 2\n")
     edit(kb_copy / "i18n" / "es" / "messages.yaml", "language_name: Español\n", "")
     text = "\n".join(problems_of(kb_copy))
-    assert "faq.yaml:" in text and "newer than this bot understands" in text
-    assert "i18n/es/messages.yaml:" in text and "`language_name` is missing" in text
+    assert "faq.yaml:" in text
+    assert "newer than this bot understands" in text
+    assert "i18n/es/messages.yaml:" in text
+    assert "`language_name` is missing" in text
 
 
 # --- the engine ------------------------------------------------------------------------------
@@ -211,11 +216,13 @@ def test_switching_language_mid_screening_resumes_it_in_the_new_language(
 def test_version_2_sessions_migrate_without_a_language(kb: KnowledgeBase) -> None:
     session = migrate({"schema": 2, "pending_question": "x"}, kb)
     assert session["schema"] == SCHEMA == 3
-    assert session["language"] is None and session["pending_question"] == "x"
+    assert session["language"] is None
+    assert session["pending_question"] == "x"
     # A language the knowledge no longer has falls back to following the hint.
     session["language"] = "fr"
     session, replies, _ = Engine(kb).handle(session, Command("start"), NOW, "es")
-    assert session["language"] is None and replies[0].text.startswith("¡Hola!")
+    assert session["language"] is None
+    assert replies[0].text.startswith("¡Hola!")
 
 
 @pytest.mark.parametrize(
@@ -232,17 +239,17 @@ def test_language_code_from_telegram_and_the_locale(hint: str | None, code: str 
 async def test_telegram_language_chooses_spanish_until_english_is_chosen(
     running: Running,  # noqa: F811 (the fixture imported above)
 ) -> None:
-    api: FakeBotApi = running.api
-    api.user_text(USER, "/start", language_code="es")
-    [greeting] = await api.async_wait_for_messages(USER, 1)
+    server: FakeBotApi = running.api
+    server.user_text(USER, "/start", language_code="es")
+    [greeting] = await server.async_wait_for_messages(USER, 1)
     assert greeting.plain_text.startswith("¡Hola!")
-    api.user_text(USER, "/language", language_code="es")
-    await api.async_wait_for_messages(USER, 1)
-    api.user_text(USER, "English", language_code="es")
-    [chosen] = await api.async_wait_for_messages(USER, 1)
+    server.user_text(USER, "/language", language_code="es")
+    await server.async_wait_for_messages(USER, 1)
+    server.user_text(USER, "English", language_code="es")
+    [chosen] = await server.async_wait_for_messages(USER, 1)
     assert chosen.plain_text.startswith("Okay, I'll speak English")
-    api.user_text(USER, "/start", language_code="es")
-    [again] = await api.async_wait_for_messages(USER, 1)
+    server.user_text(USER, "/start", language_code="es")
+    [again] = await server.async_wait_for_messages(USER, 1)
     assert again.plain_text.startswith("Hello!")
 
 

@@ -243,7 +243,13 @@ class _Scripted(Engine):
         super().__init__(kb)
         self.reply = reply
 
-    def handle(self, session: Mapping[str, Any] | None, event: Event, now: datetime) -> Turn:
+    def handle(
+        self,
+        session: Mapping[str, Any] | None,
+        event: Event,
+        now: datetime,
+        language_hint: str | None = None,
+    ) -> Turn:
         if isinstance(self.reply, Exception):
             raise self.reply
         return Turn(dict(session or {}), (self.reply,), ())
