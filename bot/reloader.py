@@ -57,6 +57,16 @@ class KnowledgeReloader:
         self._pending: Fingerprint | None = None
         self._pending_since = 0.0
 
+    def adopt(self, knowledge: KnowledgeBase) -> None:
+        """Serve knowledge loaded elsewhere (an admin's edit made through the bot) from now on.
+
+        The files on disk already say what ``knowledge`` holds, so they are marked as seen:
+        the edit is not noticed a second time and announced to the admins as a change.
+        """
+        self.current = knowledge
+        self._seen = fingerprint(self.directory)
+        self._pending = None
+
     def reload(self) -> ReloadOutcome:
         """Reload now (the /reload command); on failure the current knowledge keeps serving."""
         self._seen = fingerprint(self.directory)

@@ -97,3 +97,14 @@ def test_manual_reload_reports_problems_and_keeps_serving(kb_dir: Path) -> None:
         for p in outcome.problems
     )
     assert reloader.current is old
+
+
+def test_adopted_knowledge_is_not_reloaded_again(kb_dir: Path) -> None:
+    reloader = make(kb_dir)
+    faq = kb_dir / "faq.yaml"
+    touch(faq, faq.read_text(encoding="utf-8") + "\n", 1)  # the bot itself wrote this edit
+    edited = load_knowledge(kb_dir)
+    reloader.adopt(edited)
+    assert reloader.current is edited
+    assert reloader.poll(0.0) is None
+    assert reloader.poll(5.0) is None, "an adopted edit is not a change to announce"
