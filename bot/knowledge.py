@@ -1176,7 +1176,7 @@ def _merge_red_flags(
 
 
 def _check_same_screening(
-    own: ScreeningFile, base: ScreeningFile, doc: YamlDocument
+    own: ScreeningFile, base: ScreeningFile, doc: YamlDocument, language: str
 ) -> list[Problem]:
     """A translated screening asks the same questions and scores them the same way."""
     problems: list[Problem] = []
@@ -1196,8 +1196,10 @@ def _check_same_screening(
                     doc.file,
                     doc.line_of(path),
                     dotted_path(path),
-                    f"differs from {kind}[{differs}] of knowledge/screening.yaml",
+                    f"differs from {kind}[{differs}] of knowledge/screening.yaml, so "
+                    f"{language} speakers get the English screening",
                     hint,
+                    "warning",
                 )
             )
         elif len(mine) != len(english):
@@ -1206,8 +1208,10 @@ def _check_same_screening(
                     doc.file,
                     doc.line_of((kind,)),
                     kind,
-                    f"{len(mine)} {kind}, but knowledge/screening.yaml has {len(english)}",
+                    f"{len(mine)} {kind}, but knowledge/screening.yaml has {len(english)}, so "
+                    f"{language} speakers get the English screening",
                     hint,
+                    "warning",
                 )
             )
     return problems
@@ -1238,9 +1242,18 @@ def _build_language(
     screening = _typed(lang.parsed, "screening.yaml", ScreeningFile)
     if screening is not None:
         doc = lang.documents["screening.yaml"]
-        problems += _check_screening(screening, doc) or _check_same_screening(
-            screening, base.screening, doc
+        screening_problems = _check_screening(screening, doc)
+        problems += screening_problems
+        drift = (
+            []
+            if screening_problems
+            else _check_same_screening(screening, base.screening, doc, language)
         )
+        if drift:
+            # An edit to the English screening must not stop the bot: until the translation
+            # catches up, this language gets the English screening, which is the current one.
+            warnings += drift
+            screening = None
     if problems or red_flags is None:
         return None, problems, warnings
     # This language's synonyms first (the first rewrite of a word wins), then English for the

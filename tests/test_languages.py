@@ -128,7 +128,7 @@ def test_translation_structure_and_meaning_problems_are_all_reported(kb_copy: Pa
     problems = problems_of(kb_copy)
     text = "\n".join(problems)
     assert f"i18n/es/faq.yaml:{related + 1}: topics[1].related: unknown key `related`" in text
-    assert f"screening.yaml:{scores - 4}: steps[0]: differs from steps[0]" in text
+    assert f"screening.yaml:{scores - 4}: steps[0]: warning: differs from steps[0]" in text
     assert "i18n/spanish: `spanish` is not a language code" in text
 
 
@@ -274,3 +274,13 @@ def test_console_greets_in_the_language_of_the_locale() -> None:
     assert "¡Hola! Soy el asistente" in spanish
     assert "Escribe una pregunta con tus propias palabras" in spanish
     assert "Hello! I'm the back-pain assistant" in run_chat("C.UTF-8")
+
+
+def test_an_english_screening_edit_falls_back_until_the_translation_matches(
+    kb_copy: Path,
+) -> None:
+    posture = '    summary: "Poor posture or muscle imbalances"\n    scores: {yes: 1}\n'
+    edit(kb_copy / "screening.yaml", posture, posture.replace("{yes: 1}", "{yes: 2}"))
+    kb = load_knowledge(kb_copy)
+    assert kb.for_language("es").screening == kb.screening
+    assert any("Spanish speakers get the English screening" in str(w) for w in kb.warnings)
