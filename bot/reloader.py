@@ -30,12 +30,13 @@ class ReloadOutcome:
 def fingerprint(directory: Path) -> Fingerprint:
     """Names, sizes and modification times of the knowledge files: cheap to take every second."""
     entries: list[tuple[str, int, int]] = []
-    for path in sorted(directory.glob("*.yaml")):
+    # Translations (i18n/<code>/*.yaml) are knowledge too: editing one reloads as well.
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("i18n/*/*.yaml")]):
         try:
             stat = path.stat()
         except OSError:
             continue  # removed between the listing and the stat; the next poll sees it
-        entries.append((path.name, stat.st_mtime_ns, stat.st_size))
+        entries.append((path.relative_to(directory).as_posix(), stat.st_mtime_ns, stat.st_size))
     return tuple(entries)
 
 

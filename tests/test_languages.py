@@ -284,3 +284,11 @@ def test_an_english_screening_edit_falls_back_until_the_translation_matches(
     kb = load_knowledge(kb_copy)
     assert kb.for_language("es").screening == kb.screening
     assert any("Spanish speakers get the English screening" in str(w) for w in kb.warnings)
+
+
+def test_editing_a_translation_changes_the_reloader_fingerprint(kb_copy: Path) -> None:
+    from bot.reloader import fingerprint
+
+    before = fingerprint(kb_copy)
+    edit(kb_copy / "i18n" / "es" / "messages.yaml", "¡Hola! Soy", "¡Buenas! Soy")
+    assert fingerprint(kb_copy) != before
