@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_path(given: Path | None) -> Path | None:
+    """The config file to read: the one given, else ./config.yaml when it exists."""
+    if given is None and Path("config.yaml").is_file():
+        return Path("config.yaml")
+    return given
+
+
 def load_or_report(
     kb_dir: Path, err: TextIO, clinic: ClinicSettings | None = None
 ) -> KnowledgeBase | None:
@@ -239,8 +246,7 @@ def cmd_run(config: Path | None, err: TextIO) -> int:
     from bot.logging_setup import setup_logging
     from bot.storage import Storage, StorageError
 
-    if config is None and Path("config.yaml").is_file():
-        config = Path("config.yaml")
+    config = _config_path(config)
     storage: Storage | None = None
     try:
         if config is not None and not config.is_file():
@@ -339,11 +345,8 @@ def cmd_report(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) 
     from bot.config import ConfigError, load_settings
     from bot.storage import DB_FILENAME, Storage, StorageError
 
-    config = args.config
-    if config is None and Path("config.yaml").is_file():
-        config = Path("config.yaml")
     try:
-        settings = load_settings(config)
+        settings = load_settings(_config_path(args.config))
     except ConfigError as exc:
         print(f"backpain-bot report: {exc}", file=err)
         return 1
@@ -454,11 +457,8 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from bot.stats import ChartsUnavailableError, Labels, load_report, render_html, render_text
     from bot.storage import DB_FILENAME, Storage, StorageError
 
-    config = args.config
-    if config is None and Path("config.yaml").is_file():
-        config = Path("config.yaml")
     try:
-        settings = load_settings(config)
+        settings = load_settings(_config_path(args.config))
     except ConfigError as exc:
         print(f"backpain-bot stats: {exc}", file=err)
         return 1
@@ -520,9 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args.config, sys.stderr)
         if args.command == "report":
             return cmd_report(args, sys.stdin, sys.stdout, sys.stderr)
-        if args.command == "stats":
-            return cmd_stats(args, sys.stdout, sys.stderr)
-        print(f"backpain-bot {args.command}: not available yet", file=sys.stderr)
-        return 2
+        assert args.command == "stats", args.command  # argparse allows no other
+        return cmd_stats(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
