@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 import unicodedata
@@ -138,6 +139,29 @@ def stem(token: str) -> str:
     if len(token) > 4 and token[-1] in "ey":
         token = token[:-1]  # move/moving -> mov, injury/injured -> injur
     return token
+
+
+# Dropped from the word-pair features: chatter and pronouns. Question words ("who", "when",
+# "how", "what") and verbs such as "work", "worth", "wait" stay: "who is physio for", "what
+# does a physio do" and "does physio work" differ only in them.
+_PHRASE_FILLER: Final = frozenset(
+    stem(w)
+    for w in words(
+        "a an the hi hello hey hiya thanks thank please pls plz ok okay lol oh um uh "
+        "im ive my i me"
+    )
+)
+# Additive smoothing of the per-topic word and word-pair model.
+_NB_ALPHA = 0.1
+# Up to this many topics the word-pair model is normalised over every topic (as calibrated);
+# beyond it, over the candidate topics only, so time per message stays bounded.
+_NB_ALL_TOPICS = 200
+
+
+def phrase_features(stems: Sequence[str]) -> list[str]:
+    """Words and adjacent word pairs (\"who physical\"), chatter dropped, for the topic model."""
+    kept = [t for t in stems if t not in _PHRASE_FILLER and not t.isdigit()]
+    return kept + [f"{a} {b}" for a, b in itertools.pairwise(kept)]
 
 
 def tokenize(text: str) -> list[str]:
@@ -318,9 +342,12 @@ class Matcher:
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
         # (topic index, question index) -> index in self.questions; the title is question -1.
         self.question_index: dict[tuple[int, int], int] = {}
+        per_question_features: list[tuple[int, list[str]]] = []
         for index, topic in enumerate(faq.topics):
             for j, question in enumerate((topic.title, *topic.questions), start=-1):
-                tokens = norm.content(norm.stems(question, correct=False))
+                stems = norm.stems(question, correct=False)
+                per_question_features.append((index, phrase_features(stems)))
+                tokens = norm.content(stems)
                 if tokens:
                     self.question_index[(index, j)] = len(per_question)
                     per_question.append((index, tokens))
@@ -359,25 +386,80 @@ class Matcher:
             for token in entry.tokens:
                 counts[entry.topic][token] = counts[entry.topic].get(token, 0) + 1
         self.topic_counts: tuple[dict[str, int], ...] = tuple(counts)
+        # A multinomial naive Bayes model per topic over words *and adjacent word pairs*,
+        # stop words included: where the content words are the same ("who is physio for" /
+        # "what does a physio do" / "does physio work"), the pairs tell the topics apart.
+        nb_counts: list[dict[str, int]] = [{} for _ in faq.topics]
+        for topic_index, features in per_question_features:
+            own = nb_counts[topic_index]
+            for feature in features:
+                own[feature] = own.get(feature, 0) + 1
+        pair_df: dict[str, int] = {}
+        for own in nb_counts:
+            for feature in own:
+                if " " in feature:
+                    pair_df[feature] = pair_df.get(feature, 0) + 1
+        vocabulary_size = len({f for own in nb_counts for f in own}) or 1
+        self.nb_counts: tuple[dict[str, int], ...] = tuple(nb_counts)
+        # log P(unseen feature | topic); a seen one adds log((count + alpha) / alpha) to it.
+        self.nb_floor: tuple[float, ...] = tuple(
+            math.log(_NB_ALPHA / (sum(own.values()) + _NB_ALPHA * vocabulary_size))
+            for own in nb_counts
+        )
+        # Word pairs used by few topics count as specific words ("physical work").
+        self.specific_pairs: frozenset[str] = frozenset(
+            f for f, n in pair_df.items() if n <= self.generic_df
+        )
 
     # --- scoring ------------------------------------------------------------------------------
 
-    def segments(self, text: str) -> list[list[str]]:
-        """The whole (bounded) message first, then each sentence or clause of it."""
+    def _stems(self, text: str) -> tuple[list[str], list[list[str]]]:
+        """Stems of the whole (bounded) message, and of each of its last sentences/clauses."""
         text = text[: self.settings.max_chars]
         norm = self.normaliser
         parts = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
         if len(parts) <= 1:
-            return [norm.content(norm.stems(text))]
+            return norm.stems(text), []
         # Each sentence is normalised once; the whole message is their concatenation.
         stems = [norm.stems(part) for part in parts]
-        whole = norm.content([t for part in stems for t in part])
+        return [t for part in stems for t in part], stems[-self.settings.max_segments :]
+
+    def segments(self, text: str) -> list[list[str]]:
+        """The whole (bounded) message first, then each sentence or clause of it."""
+        return self._segments(*self._stems(text))
+
+    def _segments(self, whole_stems: list[str], parts: list[list[str]]) -> list[list[str]]:
+        norm = self.normaliser
+        whole = norm.content(whole_stems)
         out = [whole]
-        for part in stems[-self.settings.max_segments :]:
+        for part in parts:
             tokens = norm.content(part)
             if tokens and tokens != whole:
                 out.append(tokens)
         return out
+
+    def _topic_model(self, stems: Sequence[str], topics: Iterable[int]) -> dict[int, float]:
+        """Posterior of each topic under the word and word-pair model (sums to 1 over them)."""
+        counts = self.nb_counts
+        topics = list(topics)
+        # Features no considered topic uses say nothing about which one is meant.
+        features = [
+            f for f in dict.fromkeys(phrase_features(stems)) if any(f in counts[t] for t in topics)
+        ]
+        loglik: dict[int, float] = {}
+        for topic in topics:
+            own, floor = counts[topic], self.nb_floor[topic]
+            total = 0.0
+            for feature in features:
+                n = own.get(feature)
+                total += floor if n is None else floor + math.log((n + _NB_ALPHA) / _NB_ALPHA)
+            loglik[topic] = total
+        if not loglik:
+            return {}
+        top = max(loglik.values())
+        exp = {t: math.exp(v - top) for t, v in loglik.items()}
+        norm = sum(exp.values())
+        return {t: v / norm for t, v in exp.items()}
 
     def _weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
@@ -455,8 +537,9 @@ class Matcher:
         ``skip`` leaves one indexed question out, so the lint can ask where a knowledge-base
         question would land if it were a new message.
         """
+        whole_stems, parts = self._stems(text)
         combined: dict[int, _Scored] = {}
-        for n, tokens in enumerate(self.segments(text)):
+        for n, tokens in enumerate(self._segments(whole_stems, parts)):
             penalty = 0.0 if n == 0 else self.settings.segment_penalty
             for topic, scored in self._score_tokens(tokens, skip).items():
                 value = scored.score - penalty
@@ -465,6 +548,20 @@ class Matcher:
                     combined[topic] = _Scored(
                         value, scored.specific or bool(previous and previous.specific)
                     )
+        weight = self.settings.topic_model_weight
+        if combined and weight > 0:
+            # Only words the base knows inform the topic model; over every topic of a small
+            # base (as calibrated), over the candidates of a large one.
+            every = len(self.topic_ids) <= _NB_ALL_TOPICS
+            posterior = self._topic_model(
+                whole_stems, range(len(self.topic_ids)) if every else list(combined)
+            )
+            pairs = self.specific_pairs.intersection(phrase_features(whole_stems))
+            for topic, scored in list(combined.items()):
+                specific = scored.specific or not pairs.isdisjoint(self.nb_counts[topic])
+                bonus = weight * posterior.get(topic, 0.0)
+                # Rescaled so a score still runs from 0 to 100.
+                combined[topic] = _Scored((scored.score + bonus) * 100 / (100 + weight), specific)
         ranked = sorted(combined.items(), key=lambda kv: (-kv[1].score, kv[0]))
         matches = [Match(self.topic_ids[t], round(max(v.score, 0.0), 1)) for t, v in ranked]
         specific = bool(ranked) and ranked[0][1].specific
