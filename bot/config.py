@@ -68,6 +68,10 @@ class MatchingSettings(Section):
     question_weight: Annotated[float, Field(ge=0)] = 0.5
     fuzzy_weight: Annotated[float, Field(ge=0)] = 0.5
     topic_bonus: Annotated[float, Field(ge=0, le=100)] = 80.0
+    # Points added for the topic's posterior (0-1) under a naive Bayes model of its questions
+    # words and adjacent word pairs, stop words included: it separates neighbouring topics
+    # whose content words are the same ("who is physio for" / "what does a physio do").
+    topic_model_weight: Annotated[float, Field(ge=0, le=100)] = 10.0
     # Sentences of a long message are also scored alone, lower than the whole, so a question
     # inside greetings or a story is found.
     segment_penalty: Annotated[float, Field(ge=0, le=100)] = 25.0
