@@ -6,6 +6,7 @@ import heapq
 import itertools
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -342,11 +343,18 @@ class Matcher:
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
         # (topic index, question index) -> index in self.questions; the title is question -1.
         self.question_index: dict[tuple[int, int], int] = {}
-        per_question_features: list[tuple[int, list[str]]] = []
+        # A multinomial naive Bayes model per topic over words *and adjacent word pairs*,
+        # stop words included: where the content words are the same ("who is physio for" /
+        # "what does a physio do" / "does physio work"), the pairs tell the topics apart.
+        nb_counts: list[dict[str, int]] = [{} for _ in faq.topics]
         for index, topic in enumerate(faq.topics):
             for j, question in enumerate((topic.title, *topic.questions), start=-1):
                 stems = norm.stems(question, correct=False)
-                per_question_features.append((index, phrase_features(stems)))
+                own = nb_counts[index]
+                for feature in phrase_features(stems):
+                    # Interned: the same word pair in many topics is stored once.
+                    feature = sys.intern(feature)
+                    own[feature] = own.get(feature, 0) + 1
                 tokens = norm.content(stems)
                 if tokens:
                     self.question_index[(index, j)] = len(per_question)
@@ -386,14 +394,6 @@ class Matcher:
             for token in entry.tokens:
                 counts[entry.topic][token] = counts[entry.topic].get(token, 0) + 1
         self.topic_counts: tuple[dict[str, int], ...] = tuple(counts)
-        # A multinomial naive Bayes model per topic over words *and adjacent word pairs*,
-        # stop words included: where the content words are the same ("who is physio for" /
-        # "what does a physio do" / "does physio work"), the pairs tell the topics apart.
-        nb_counts: list[dict[str, int]] = [{} for _ in faq.topics]
-        for topic_index, features in per_question_features:
-            own = nb_counts[topic_index]
-            for feature in features:
-                own[feature] = own.get(feature, 0) + 1
         pair_df: dict[str, int] = {}
         for own in nb_counts:
             for feature in own:
