@@ -7,7 +7,7 @@ import difflib
 import re
 import string
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -368,23 +368,47 @@ def normalise_question(text: str) -> str:
     return " ".join(text.split())
 
 
-def _check_faq(faq: FaqFile, doc: YamlDocument) -> list[Problem]:
+def _duplicate_ids(
+    ids: Sequence[str],
+    list_key: str,
+    doc: YamlDocument,
+    what: str,
+    hint: str,
+    *,
+    taken: Mapping[str, int] | None = None,
+    name_first: bool = False,
+) -> tuple[dict[str, int], list[Problem]]:
+    """The first index of each id, and a problem for each id already used (here or in taken)."""
+    first: dict[str, int] = {}
     problems: list[Problem] = []
-    f = doc.file
-    first_seen: dict[str, int] = {}
-    for i, topic in enumerate(faq.topics):
-        if topic.id in first_seen:
+    for i, item_id in enumerate(ids):
+        if item_id in first or (taken is not None and item_id in taken):
+            also = (
+                f" (also {list_key}[{first[item_id]}])" if name_first and item_id in first else ""
+            )
             problems.append(
                 Problem(
-                    f,
-                    doc.line_of(("topics", i, "id")),
-                    f"topics[{i}].id",
-                    f"duplicate topic id `{topic.id}` (also topics[{first_seen[topic.id]}])",
-                    "give each topic its own id",
+                    doc.file,
+                    doc.line_of((list_key, i, "id")),
+                    f"{list_key}[{i}].id",
+                    f"duplicate {what} `{item_id}`{also}",
+                    hint,
                 )
             )
-        else:
-            first_seen[topic.id] = i
+        first.setdefault(item_id, i)
+    return first, problems
+
+
+def _check_faq(faq: FaqFile, doc: YamlDocument) -> list[Problem]:
+    f = doc.file
+    first_seen, problems = _duplicate_ids(
+        [t.id for t in faq.topics],
+        "topics",
+        doc,
+        "topic id",
+        "give each topic its own id",
+        name_first=True,
+    )
     ids = set(first_seen)
     for required in REQUIRED_TOPIC_IDS:
         if required not in ids:
@@ -530,21 +554,8 @@ def _check_synonyms(synonyms: SynonymsFile, doc: YamlDocument) -> list[Problem]:
 
 
 def _check_red_flags(red_flags: RedFlagsFile, doc: YamlDocument) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for i, category in enumerate(red_flags.categories):
-        if category.id in seen:
-            problems.append(
-                Problem(
-                    doc.file,
-                    doc.line_of(("categories", i, "id")),
-                    f"categories[{i}].id",
-                    f"duplicate id `{category.id}`",
-                    "give each category its own id",
-                )
-            )
-        seen.add(category.id)
-    return problems
+    ids = [category.id for category in red_flags.categories]
+    return _duplicate_ids(ids, "categories", doc, "id", "give each category its own id")[1]
 
 
 def _check_bands(screening: ScreeningFile, doc: YamlDocument, groups: set[str]) -> list[Problem]:
@@ -612,32 +623,18 @@ def _check_bands(screening: ScreeningFile, doc: YamlDocument, groups: set[str]) 
 def _check_screening(screening: ScreeningFile, doc: YamlDocument) -> list[Problem]:
     problems: list[Problem] = []
     f = doc.file
-    step_ids: dict[str, int] = {}
-    for i, step in enumerate(screening.steps):
-        if step.id in step_ids:
-            problems.append(
-                Problem(
-                    f,
-                    doc.line_of(("steps", i, "id")),
-                    f"steps[{i}].id",
-                    f"duplicate step id `{step.id}`",
-                    "give each step its own id",
-                )
-            )
-        step_ids.setdefault(step.id, i)
-    outcome_ids: dict[str, int] = {}
-    for i, outcome in enumerate(screening.outcomes):
-        if outcome.id in outcome_ids or outcome.id in step_ids:
-            problems.append(
-                Problem(
-                    f,
-                    doc.line_of(("outcomes", i, "id")),
-                    f"outcomes[{i}].id",
-                    f"duplicate id `{outcome.id}`",
-                    "steps and outcomes each need their own id",
-                )
-            )
-        outcome_ids.setdefault(outcome.id, i)
+    step_ids, problems = _duplicate_ids(
+        [step.id for step in screening.steps], "steps", doc, "step id", "give each step its own id"
+    )
+    outcome_ids, outcome_problems = _duplicate_ids(
+        [outcome.id for outcome in screening.outcomes],
+        "outcomes",
+        doc,
+        "id",
+        "steps and outcomes each need their own id",
+        taken=step_ids,
+    )
+    problems.extend(outcome_problems)
     groups = {step.group for step in screening.steps} | {"total"}
     for i, outcome in enumerate(screening.outcomes):
         for j, band in enumerate(outcome.when):
