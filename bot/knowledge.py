@@ -621,7 +621,6 @@ def _check_bands(screening: ScreeningFile, doc: YamlDocument, groups: set[str]) 
 
 
 def _check_screening(screening: ScreeningFile, doc: YamlDocument) -> list[Problem]:
-    problems: list[Problem] = []
     f = doc.file
     step_ids, problems = _duplicate_ids(
         [step.id for step in screening.steps], "steps", doc, "step id", "give each step its own id"
