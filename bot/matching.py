@@ -107,12 +107,17 @@ _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
 MIN_CORRECTABLE = 3
 # Text beyond this is never looked at: time per message stays bounded whatever arrives.
 _SENTENCE_SPLIT = re.compile(r"[.!?;:\n]+|\s[-–—]+\s")
-_APOSTROPHES = re.compile(r"[’'`´]")
-_NON_WORD = re.compile(r"[^\w]+|_+")
+_APOSTROPHES: Final = str.maketrans("", "", "’'`´")
+# One character class, not an alternation: tokenising is most of the load time.
+_NON_WORD = re.compile(r"[\W_]+")
 _CANNOT = re.compile(r"\b(?:cannot|can not|unable to)\b")
-_REPEATS = re.compile(r"(\w)\1{2,}")
+_REPEATS = re.compile(r"(\w)\1\1+")
 # "8kg" -> "8 kg", "40mph" -> "40 mph": numbers and units are separate words.
 _DIGIT_EDGE = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
+_DIGIT = re.compile(r"\d")
+# Each text is tokenised by the normaliser, the matcher and the red-flag check, at load time
+# (twice per language) and per message; a small cache of recent texts saves the repeats.
+_TOKENIZE_CACHE = 8192
 _CACHE_LIMIT = 50_000
 # A word filed under more questions than this only finds candidates when no rarer word does.
 _MAX_POSTINGS = 400
@@ -159,6 +164,12 @@ _NB_ALPHA = 0.1
 _NB_ALL_TOPICS = 200
 
 
+@lru_cache(maxsize=1024)
+def _nb_gain(count: int) -> float:
+    """log((n + alpha) / alpha): what a feature seen n times in a topic adds to its score."""
+    return math.log((count + _NB_ALPHA) / _NB_ALPHA)
+
+
 def phrase_features(stems: Sequence[str]) -> list[str]:
     """Words and adjacent word pairs (\"who physical\"), chatter dropped, for the topic model."""
     kept = [t for t in stems if t not in _PHRASE_FILLER and not t.isdigit()]
@@ -167,13 +178,19 @@ def phrase_features(stems: Sequence[str]) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """NFKC, casefold, apostrophes dropped ("can't" -> "cant"), emoji and punctuation gone."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _APOSTROPHES.sub("", text)
-    text = _CANNOT.sub("cant", text)
+    return list(_tokenize(text))
+
+
+@lru_cache(maxsize=_TOKENIZE_CACHE)
+def _tokenize(text: str) -> tuple[str, ...]:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    if "can" in text or "unable" in text:  # the regex only when it can match
+        text = _CANNOT.sub("cant", text)
     text = _NON_WORD.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)  # "sooooo" -> "soo", "jjjjjjj" -> "jj"
-    text = _DIGIT_EDGE.sub(" ", text)
-    return text.split()
+    if _DIGIT.search(text) is not None:
+        text = _DIGIT_EDGE.sub(" ", text)
+    return tuple(text.split())
 
 
 @dataclass
@@ -379,7 +396,7 @@ class Matcher:
                 topic,
                 frozenset(tokens),
                 " ".join(sorted(tokens)),
-                sum(self.idf[t] for t in set(tokens)),
+                sum(self.idf[t] for t in tokens),  # content() already dropped repeats
             )
             for topic, tokens in per_question
         )
@@ -410,6 +427,16 @@ class Matcher:
         self.specific_pairs: frozenset[str] = frozenset(
             f for f, n in pair_df.items() if n <= self.generic_df
         )
+        # A small base scores every topic for every message (and every own question when
+        # the knowledge is linted at load): feature -> (topic, gain) visits only the topics
+        # that use a feature. Not built for large bases, where it would double the memory.
+        self.nb_by_feature: dict[str, tuple[tuple[int, float], ...]] = {}
+        if len(faq.topics) <= _NB_ALL_TOPICS:
+            by_feature: dict[str, list[tuple[int, float]]] = {}
+            for number, own in enumerate(nb_counts):
+                for feature, n in own.items():
+                    by_feature.setdefault(feature, []).append((number, _nb_gain(n)))
+            self.nb_by_feature = {f: tuple(v) for f, v in by_feature.items()}
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -442,18 +469,40 @@ class Matcher:
         """Posterior of each topic under the word and word-pair model (sums to 1 over them)."""
         counts = self.nb_counts
         topics = list(topics)
+        if self.nb_by_feature and len(topics) == len(counts):
+            return self._topic_model_all(stems)
         # Features no considered topic uses say nothing about which one is meant.
         features = [
             f for f in dict.fromkeys(phrase_features(stems)) if any(f in counts[t] for t in topics)
         ]
         loglik: dict[int, float] = {}
+        floors, size, gain = self.nb_floor, len(features), _nb_gain
         for topic in topics:
-            own, floor = counts[topic], self.nb_floor[topic]
-            total = 0.0
-            for feature in features:
-                n = own.get(feature)
-                total += floor if n is None else floor + math.log((n + _NB_ALPHA) / _NB_ALPHA)
-            loglik[topic] = total
+            own = counts[topic]
+            # Every feature costs the floor; a seen one gains log((n + alpha) / alpha).
+            loglik[topic] = floors[topic] * size + sum(
+                [gain(own[f]) for f in features if f in own]
+            )
+        if not loglik:
+            return {}
+        top = max(loglik.values())
+        exp = {t: math.exp(v - top) for t, v in loglik.items()}
+        norm = sum(exp.values())
+        return {t: v / norm for t, v in exp.items()}
+
+    def _topic_model_all(self, stems: Sequence[str]) -> dict[int, float]:
+        """:meth:`_topic_model` over every topic of a small base, through the feature index."""
+        gains: dict[int, float] = dict.fromkeys(range(len(self.nb_counts)), 0.0)
+        size = 0
+        for feature in dict.fromkeys(phrase_features(stems)):
+            users = self.nb_by_feature.get(feature)
+            if users is None:
+                continue  # no topic uses it: it says nothing about which one is meant
+            size += 1
+            for topic, gain in users:
+                gains[topic] += gain
+        floors = self.nb_floor
+        loglik = {t: floors[t] * size + g for t, g in gains.items()}
         if not loglik:
             return {}
         top = max(loglik.values())
@@ -470,13 +519,15 @@ class Matcher:
         if not tokens:
             return {}
         query = frozenset(tokens)
-        weights = {t: self._weight(t) for t in query}
+        # Summed in message order, never set order: the same message scores the same in
+        # every process whatever the hash seed (float sums depend on their order).
+        weights = {t: self._weight(t) for t in dict.fromkeys(tokens)}
         total = sum(weights.values())
         # Candidates: questions sharing a word, gathered from the inverted index, rarest word
         # first. Words in many topics would pull in a large part of the base for little
         # evidence, so they only gather candidates while nothing rarer has.
         overlap: dict[int, float] = {}
-        known = sorted((t for t in query if t in self.postings), key=lambda t: self.df[t])
+        known = sorted((t for t in weights if t in self.postings), key=lambda t: self.df[t])
         for token in known:
             if overlap and (
                 self.df[token] > self.generic_df or len(self.postings[token]) > _MAX_POSTINGS
@@ -497,7 +548,7 @@ class Matcher:
                 continue
             question = self.questions[qi]
             shared = query & question.tokens
-            inter = sum(weights[t] for t in shared)
+            inter = sum(w for t, w in weights.items() if t in shared)
             query_cover = inter / total
             question_cover = inter / question.weight if question.weight else 0.0
             # Both texts are already sorted content stems, so plain ratio is token_sort_ratio.
