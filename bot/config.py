@@ -85,6 +85,10 @@ class MatchingSettings(Section):
     # A word the knowledge base never uses counts against a match ("capital of France") with
     # this share of the rarest word's weight: not so much that a story can never be answered.
     unknown_weight: Annotated[float, Field(ge=0, le=2)] = 0.6
+    # A message most of whose content words the knowledge base never uses ("who is the prime
+    # minister") is about something else: above this share it is never answered, only
+    # offered choices. Calibrated on dev+dev2 (0.6: no right answer there lost).
+    max_unknown_share: Annotated[float, Field(ge=0, le=1)] = 0.6
     # rapidfuzz ratio an unknown word needs to be read as a typo of a known word.
     typo_cutoff: Annotated[float, Field(ge=50, le=100)] = 84.0
     # Red flags: the whole message is checked up to this many characters.

@@ -238,7 +238,8 @@ class Thresholds:
 
 def _decide(matches: Sequence[Match], specific: bool, t: Thresholds) -> str | None:
     """The answered topic under thresholds ``t``; mirrors Matcher.decide (``specific`` False
-    also stands for a message about something the knowledge base does not cover)."""
+    also stands for a message about something the knowledge base does not cover, or one
+    with too many words the base never uses)."""
     if not matches or not specific:
         return None
     best = matches[0].score
@@ -266,7 +267,13 @@ def calibrate_thresholds(
     With ``detector``, a message it sends to urgent care counts as wrong, as `eval` counts it.
     """
     scored = [
-        (case, matches, specific and matcher.not_covered(case.text) is None)
+        (
+            case,
+            matches,
+            specific
+            and matcher.not_covered(case.text) is None
+            and matcher.unknown_share(case.text) <= matcher.settings.max_unknown_share,
+        )
         for case in cases
         if not case.urgent
         for matches, specific in [matcher.rank(case.text)]

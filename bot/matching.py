@@ -588,6 +588,21 @@ class Matcher:
         ``skip`` leaves one indexed question out, so the lint can ask where a knowledge-base
         question would land if it were a new message.
         """
+        matches, specific, _ = self._rank(text, skip)
+        return matches, specific
+
+    def unknown_share(self, text: str) -> float:
+        """Share of the message's content words that no question of the base uses."""
+        return self._unknown_share(self._stems(text)[0])
+
+    def _unknown_share(self, whole_stems: list[str]) -> float:
+        # After typo correction and synonyms: "sciatia" and "physio" are known words.
+        content = self.normaliser.content(whole_stems)
+        if not content:
+            return 0.0
+        return sum(t not in self.idf for t in content) / len(content)
+
+    def _rank(self, text: str, skip: int = -1) -> tuple[list[Match], bool, float]:
         whole_stems, parts = self._stems(text)
         combined: dict[int, _Scored] = {}
         for n, tokens in enumerate(self._segments(whole_stems, parts)):
@@ -616,7 +631,7 @@ class Matcher:
         ranked = sorted(combined.items(), key=lambda kv: (-kv[1].score, kv[0]))
         matches = [Match(self.topic_ids[t], round(max(v.score, 0.0), 1)) for t, v in ranked]
         specific = bool(ranked) and ranked[0][1].specific
-        return matches, specific
+        return matches, specific, self._unknown_share(whole_stems)
 
     def not_covered(self, text: str) -> str | None:
         """The word showing the message asks what the bot does not cover, or None."""
@@ -635,7 +650,7 @@ class Matcher:
     def decide(self, text: str) -> Decision:
         """Answer, suggest up to 3 topics, or say it does not know; with the reason."""
         s = self.settings
-        matches, specific = self.rank(text)
+        matches, specific, unknown = self._rank(text)
         top = tuple(matches[: self.settings.top_k])
         if not matches:
             return Decision("unknown", (), "no content word in common with any topic")
@@ -645,6 +660,10 @@ class Matcher:
         if outside is not None:
             suggestions = tuple(m for m in top if m.score >= s.suggest_score)[:3]
             why = f"asks about `{outside}`, which the knowledge base does not cover"
+            return Decision("suggest" if suggestions else "unknown", suggestions or top, why)
+        if unknown > s.max_unknown_share:
+            suggestions = tuple(m for m in top if m.score >= s.suggest_score)[:3]
+            why = f"{unknown:.0%} of its words are not in the knowledge base"
             return Decision("suggest" if suggestions else "unknown", suggestions or top, why)
         if best >= s.answer_score and best - second >= s.margin and specific:
             return Decision(

@@ -210,3 +210,11 @@ def test_calibration_counts_a_message_sent_to_urgent_care_as_wrong() -> None:
 )
 def test_prices_doses_and_diagnoses_are_not_covered(text: str, covered: bool) -> None:
     assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+def test_a_message_mostly_in_words_the_base_never_uses_is_not_answered() -> None:
+    matcher = shipped().matcher
+    assert matcher.unknown_share("who is the prime minister") > 0.6
+    decision = matcher.decide("who is the prime minister")
+    assert decision.outcome != "answer", decision
+    assert matcher.unknown_share("does physio help sciatia") == 0.0  # typo corrected first
