@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -49,6 +51,75 @@ _NEGATIONS: Final = frozenset(
     words("no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero")
 )
 _NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real"))
+# Someone else's symptom stays urgent when the writer asks for them: a carer, a worried child
+# ("my mum's lost a lot of weight ... what should I do?"), or a message passed on ("he asked me
+# to ask"). Matched as word sequences anywhere after the symptom.
+_CARER_CUES: Final = (
+    ("what should i do", ""),
+    ("what should we do", ""),
+    ("what do i do", ""),
+    ("what do we do", ""),
+    ("what can i do", ""),
+    ("what can we do", ""),
+    ("should i take him", "m"),
+    ("should i take her", "f"),
+    ("should we take him", "m"),
+    ("should we take her", "f"),
+    ("should i call", ""),
+    ("should we call", ""),
+    ("he asked me", "m"),
+    ("she asked me", "f"),
+    ("asking for him", "m"),
+    ("asking for her", "f"),
+    ("i look after", ""),
+    ("i care for", ""),
+    ("im his carer", "m"),
+    ("im her carer", "f"),
+)
+# A cue with "he" or "she" must fit the person with the symptom: in "my friend's husband is
+# having chemo ... she asked me", the one asking is not the one who is ill.
+_MALE: Final = frozenset(
+    stem(w)
+    for w in words(
+        "dad father daddy husband son boyfriend brother uncle nephew grandpa grandfather "
+        "grandad his"
+    )
+)
+_FEMALE: Final = frozenset(
+    stem(w)
+    for w in words(
+        "mum mom mother mam mummy wife daughter girlfriend sister aunt auntie niece grandma "
+        "grandmother granny nan nana gran her"
+    )
+)
+# Someone unnamed ("someone with myeloma"), who is the writer when they say so: "asking for
+# myself". Only then: "my dad had foot drop ... I'm asking for myself" is still about dad.
+_GENERIC: Final = frozenset(stem(w) for w in words("someone somebody"))
+_SELF_CUES: Final = (
+    "asking for myself",
+    "asking for me",
+    "i was diagnosed",
+    "i've been diagnosed",
+)
+# Sentence ends and "but" bound a clause: "had a fever in March, all better now, but ..." puts
+# the fever in the past; "... but now I have a fever again" starts a new clause.
+_CLAUSE_END: Final = re.compile(r"[.!?;\n]+(?!\d)|\bbut\b", re.IGNORECASE)
+# A temperature reading: "38.6", "38,6", "101 F", "39 degrees", "100.4°F".
+_READING: Final = re.compile(
+    r"(?<![\d.,])(\d{2,3})(?:[.,](\d{1,2}))?(?![\d.,]\d)\s*"
+    r"(°\s*[cf]?|º\s*[cf]?|degrees?\s*[cf]?|deg\b|celsius|fahrenheit|[cf]\b)?",
+    re.IGNORECASE,
+)
+# A number followed by one of these is not a temperature ("38.5 hours", "100.5 kg").
+_NOT_TEMPERATURE_UNITS: Final = frozenset(
+    words(
+        "hours hrs hour h min mins minutes kg kgs kilo kilos lbs lb pounds stone st km kms "
+        "miles mile m cm mm weeks week years year yrs days day percent k mg ml"
+    )
+)
+_TEMPERATURE_WORDS: Final = re.compile(r"\b(temp|temperature|thermometer|fever|reading)", re.I)
+# Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
+_ZODIAC: Final = re.compile("[\u2648-\u2653]")
 
 
 @dataclass(frozen=True)
@@ -171,6 +242,23 @@ class RedFlagDetector:
         self.concept_words: frozenset[str] = frozenset(
             option[0] for c in self.concepts for option in c.groups[0]
         )
+        self.past: tuple[str, ...] = tuple(c.past for c in red_flags.categories)
+        time = red_flags.time
+        self.time_past = [t for t in (self._tokens(p, correct=False) for p in time.past) if t]
+        self.time_distant = [
+            t for t in (self._tokens(p, correct=False) for p in time.distant) if t
+        ]
+        self.time_over = [t for t in (self._tokens(p, correct=False) for p in time.over) if t]
+        self.temperature_word = red_flags.temperature_word
+        self.carer_cues = tuple(
+            (cue, gender) for phrase, gender in _CARER_CUES for cue in self._sequences([phrase])
+        )
+        self.self_cues = self._sequences(_SELF_CUES)
+        self.this_year = datetime.date.today().year
+
+    def _sequences(self, phrases: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+        """Phrases as stemmed word sequences, filler kept: cues are matched word for word."""
+        return tuple(t for t in (tuple(self.normaliser.stems(p)) for p in phrases) if t)
 
     def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
         stems = self.normaliser.stems(text, correct=correct)
@@ -178,7 +266,15 @@ class RedFlagDetector:
 
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
-        raw = self.normaliser.stems(text[: self.max_chars], correct=True)
+        text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
+        # Each clause stemmed on its own, so time words ("in March ... all better now") are
+        # only taken for a symptom in their own clause.
+        raw: list[str] = []
+        clause: list[int] = []
+        for number, part in enumerate(_CLAUSE_END.split(text)):
+            stems = self.normaliser.stems(part, correct=True)
+            raw.extend(stems)
+            clause.extend([number] * len(stems))
         # Phrases match on the words that matter; context rules look at every word.
         where = [i for i, t in enumerate(raw) if t not in FILLER]
         if not where:
@@ -204,11 +300,16 @@ class RedFlagDetector:
         for category, label, spans in found:
             if category not in vetoes:
                 # A negated veto is no veto: "I haven't been trying to lose weight".
+                # A negation inside it too: "bowels are not normal" is no all-clear.
                 vetoes[category] = [
                     (lo - veto.reach, hi + veto.reach)
                     for veto in self.unless[category]
                     for lo, hi in _spans(veto.tokens, positions)
                     if not self._negated(raw, where[lo])
+                    and not any(
+                        raw[p] in _NEGATIONS and raw[p] not in veto.tokens
+                        for p in range(where[lo], where[hi] + 1)
+                    )
                 ]
             near = vetoes[category]
             for lo, hi in spans:
@@ -218,27 +319,126 @@ class RedFlagDetector:
                     continue
                 if self.negatable[category] and self._negated(raw, where[lo]):
                     continue
+                if self._in_the_past(category, (lo, hi), raw, where, positions, clause):
+                    continue
                 return RedFlagHit(self.category_ids[category], label, 100.0)
         return None
 
+    def _read_temperatures(self, text: str) -> str:
+        """The text with fever-range temperature readings replaced by `temperature_word`.
+
+        A bare "38" is an age as often as a reading, so a number counts only with a decimal
+        ("38.6"), a unit ("101 F", "39 degrees") or a temperature word shortly before it.
+        """
+        word = self.temperature_word
+        if word is None:
+            return text
+
+        def replace(m: re.Match[str]) -> str:
+            whole, decimals, unit = m.group(1), m.group(2), (m.group(3) or "").casefold()
+            after = text[m.end() : m.end() + 12].split()
+            if after and after[0].casefold().strip(".,!?") in _NOT_TEMPERATURE_UNITS:
+                return m.group(0)
+            cue = _TEMPERATURE_WORDS.search(text[max(0, m.start() - 30) : m.start()])
+            if not (decimals or unit or cue):
+                return m.group(0)
+            value = float(f"{whole}.{decimals or 0}")
+            if unit.endswith("f") or unit.startswith("fahr") or value >= 90:
+                value = (value - 32) * 5 / 9
+            if 38.0 <= value <= 43.5:
+                return f" {word} "
+            return m.group(0)
+
+        return _READING.sub(replace, text)
+
+    def _in_the_past(
+        self,
+        category: int,
+        span: tuple[int, int],
+        raw: Sequence[str],
+        where: Sequence[int],
+        positions: dict[str, list[int]],
+        clause: Sequence[int],
+    ) -> bool:
+        """Whether the symptom's own clause puts it in the past and (if required) over.
+
+        Only for categories whose `past` allows it: never bladder/bowel, leg weakness or a
+        history of cancer, where an old symptom is still the red flag.
+        """
+        rule = self.past[category]
+        if rule == "urgent":
+            return False
+        own = clause[where[span[0]]]
+
+        def said(markers: Sequence[tuple[str, ...]]) -> bool:
+            return any(
+                clause[where[lo]] == own
+                and clause[where[hi]] == own
+                and not self._negated(raw, where[lo])
+                for marker in markers
+                for lo, hi in _spans(marker, positions)
+            )
+
+        distant = said(self.time_distant) or self._past_year(raw, clause, own)
+        if rule == "distant" and distant:
+            return True
+        return (distant or said(self.time_past)) and said(self.time_over)
+
+    def _past_year(self, raw: Sequence[str], clause: Sequence[int], own: int) -> bool:
+        """ "in 2009" in the clause: a year before this one (not "since 2019": still going)."""
+        return any(
+            clause[p] == own
+            and token.isdigit()
+            and len(token) == 4
+            and 1900 <= int(token) < self.this_year
+            and p > 0
+            and raw[p - 1] == "in"
+            for p, token in enumerate(raw)
+        )
+
     @staticmethod
-    def _someone_else(raw: Sequence[str], start: int) -> bool:
-        """Whether the symptom is another person's and the writer then talks about their own.
+    def _cue(raw: Sequence[str], start: int, cues: Sequence[tuple[str, ...]]) -> bool:
+        """Whether one of the cue word sequences occurs in raw[start:]."""
+        for cue in cues:
+            n = len(cue)
+            for p in range(start, len(raw) - n + 1):
+                if tuple(raw[p : p + n]) == cue:
+                    return True
+        return False
+
+    def _someone_else(self, raw: Sequence[str], start: int) -> bool:
+        """Whether the symptom is someone else's and the writer does not ask for them."""
+        person = self._other_person(raw, start)
+        if person is None:
+            return False
+        if person in _GENERIC and self._cue(raw, 0, self.self_cues):
+            return False
+        gender = "m" if person in _MALE else "f" if person in _FEMALE else ""
+        for cue, cue_gender in self.carer_cues:
+            if (not cue_gender or not gender or cue_gender == gender) and self._cue(
+                raw, start + 1, [cue]
+            ):
+                return False  # a carer asking for them: urgent for them
+        return True
+
+    @staticmethod
+    def _other_person(raw: Sequence[str], start: int) -> str | None:
+        """The person word if the symptom is another's and the writer then talks about their own.
 
         "My mother fell this morning and her back hurts, would physio help?" is written for
         her: it stays a red flag. Only when the writer comes back to themselves afterwards
         ("... and I hurt my back lifting her") is the symptom taken as someone else's.
         """
         if _FIRST_PERSON.isdisjoint(raw[start + 1 :]):
-            return False
+            return None
         if start > 0 and raw[start - 1] in _POSSESSIVE:
-            return True  # "her cancer", "his fall"
+            return raw[start - 1]  # "her cancer", "his fall"
         for p in range(start - 1, max(-1, start - 1 - _OTHERS_REACH), -1):
             if raw[p] in _FIRST_PERSON:
-                return False
+                return None
             if raw[p] in _OTHERS:
-                return True
-        return False
+                return raw[p]
+        return None
 
     @staticmethod
     def _negated(raw: Sequence[str], start: int) -> bool:

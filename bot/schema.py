@@ -110,6 +110,30 @@ class RedFlagCategory(Strict):
             "categories where a wrong 'no' would hide an emergency (bladder, leg weakness)."
         ),
     )
+    past: Literal["urgent", "over", "distant"] = Field(
+        default="urgent",
+        description=(
+            "When a symptom in the past stops counting. 'urgent': never (bladder, leg "
+            "weakness, cancer history). 'over': when the same sentence puts it in the past and "
+            "says it is over ('had a fever in March, all better now'). 'distant': that, or when "
+            "the same sentence puts it years back ('in 2009', 'when I was 12')."
+        ),
+    )
+
+
+class RedFlagTime(Strict):
+    """Words that place a symptom in time, used only by categories whose `past` allows it."""
+
+    past: list[Phrase] = Field(
+        default_factory=list, description="A time before now: 'last month', 'in March', 'ago'."
+    )
+    distant: list[Phrase] = Field(
+        default_factory=list,
+        description="Years back: 'years ago', 'as a kid'. 'in <year before this one>' is built in.",
+    )
+    over: list[Phrase] = Field(
+        default_factory=list, description="It has ended: 'all better now', 'long gone'."
+    )
 
 
 class RedFlagsFile(Strict):
@@ -119,6 +143,17 @@ class RedFlagsFile(Strict):
     guidance: list[Phrase] = Field(min_length=1, description="Published guidance followed.")
     message: Text = Field(description="Urgent-care message; use {clinic.emergency_number}.")
     categories: list[RedFlagCategory] = Field(min_length=1)
+    time: RedFlagTime = Field(
+        default_factory=RedFlagTime,
+        description="Words that put a symptom in the past, for categories with `past`.",
+    )
+    temperature_word: Phrase | None = Field(
+        default=None,
+        description=(
+            "A body temperature of 38 C / 100.4 F or more ('38.6', '101 F') is read as this "
+            "word, so it flags like the word itself (e.g. 'fever')."
+        ),
+    )
 
 
 # --- messages.yaml ----------------------------------------------------------------------------
