@@ -101,6 +101,13 @@ _SELF_CUES: Final = (
     "i was diagnosed",
     "i've been diagnosed",
 )
+# A screening question and its answer: "asked if/whether ... and I said no".
+_ASKED: Final = frozenset(stem(w) for w in words("asked asks asking ask"))
+_ANSWERED: Final = frozenset(stem(w) for w in words("said say told answered replied"))
+_ASKED_REACH: Final = 5
+_ASKED_LINK: Final = frozenset(words("if whether weather about"))
+# Words allowed between "when I was" and an age: "when I was about 12".
+_AGE_SKIP: Final = frozenset(words("about around only just like maybe"))
 # Sentence ends and "but" bound a clause: "had a fever in March, all better now, but ..." puts
 # the fever in the past; "... but now I have a fever again" starts a new clause.
 _CLAUSE_END: Final = re.compile(r"[.!?;\n]+(?!\d)|\bbut\b", re.IGNORECASE)
@@ -317,7 +324,9 @@ class RedFlagDetector:
                     continue
                 if self._someone_else(raw, where[lo]):
                     continue
-                if self.negatable[category] and self._negated(raw, where[lo]):
+                if self.negatable[category] and (
+                    self._negated(raw, where[lo]) or self._answered_no(raw, where[lo], clause)
+                ):
                     continue
                 if self._in_the_past(category, (lo, hi), raw, where, positions, clause):
                     continue
@@ -385,16 +394,23 @@ class RedFlagDetector:
         return (distant or said(self.time_past)) and said(self.time_over)
 
     def _past_year(self, raw: Sequence[str], clause: Sequence[int], own: int) -> bool:
-        """ "in 2009" in the clause: a year before this one (not "since 2019": still going)."""
-        return any(
-            clause[p] == own
-            and token.isdigit()
-            and len(token) == 4
-            and 1900 <= int(token) < self.this_year
-            and p > 0
-            and raw[p - 1] == "in"
-            for p, token in enumerate(raw)
-        )
+        """A year or an age long past in the clause: "in 2009", "when I was 12".
+
+        Not "since 2019": that is still going on.
+        """
+        for p, token in enumerate(raw):
+            if clause[p] != own or not token.isdigit():
+                continue
+            if (
+                len(token) == 4
+                and 1900 <= int(token) < self.this_year
+                and raw[p - 1 : p] == ["in"]
+            ):
+                return True
+            before = [t for t in raw[max(0, p - 4) : p] if t not in _AGE_SKIP]
+            if len(token) <= 2 and before[-3:] == ["when", "i", "was"]:
+                return True
+        return False
 
     @staticmethod
     def _cue(raw: Sequence[str], start: int, cues: Sequence[tuple[str, ...]]) -> bool:
@@ -439,6 +455,25 @@ class RedFlagDetector:
             if raw[p] in _OTHERS:
                 return raw[p]
         return None
+
+    @staticmethod
+    def _answered_no(raw: Sequence[str], start: int, clause: Sequence[int]) -> bool:
+        """A screening question answered no: "the physio asked if I'd lost weight, I said no"."""
+        before = raw[max(0, start - _ASKED_REACH) : start]
+        # "asked if", "asked me if", "asked whether", "asked about". "whether" is not in the
+        # typo vocabulary and comes out as "weather".
+        asked = any(
+            before[i] in _ASKED and (_ASKED_LINK & set(before[i + 1 : i + 3]))
+            for i in range(len(before))
+        )
+        if not asked:
+            return False
+        after = [
+            t for p, t in enumerate(raw[start + 1 :], start + 1) if clause[p] == clause[start]
+        ]
+        return any(
+            after[i] in _ANSWERED and after[i + 1 : i + 2] == ["no"] for i in range(len(after))
+        )
 
     @staticmethod
     def _negated(raw: Sequence[str], start: int) -> bool:

@@ -192,3 +192,71 @@ def test_a_broken_concept_is_reported_with_file_and_line(tmp_path: Path) -> None
         load_knowledge(kb_dir)
     text = str(caught.value)
     assert f"red_flags.yaml:{at + 2}: categories[0].concepts[0].all_of" in text, text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("38.6 this morning and my lower back is killing me", "fever"),
+        ("thermometer read 38,2 and my back aches", "fever"),
+        ("it was 101 F last night, back is sore", "fever"),
+        ("temp 39 and back pain", "fever"),
+        # A past fever only counts as over when the same clause says so.
+        ("had a fever in March but now the fever is back with back pain", "fever"),
+        ("had a fever last week and my back still hurts", "fever"),
+        # Time never vetoes bladder or leg symptoms, nor a history of cancer.
+        ("wet myself years ago when I was ill, all better now", "cauda-equina"),
+        ("had cancer in 2015, all clear now, back aching", "cancer"),
+        # Carers and worried relatives asking for someone: urgent for that person.
+        (
+            "my dad's lost a lot of weight and my back hurts from worry, what should we do?",
+            "weight-loss",
+        ),
+        ("my mum fell down the stairs, I'm scared, should I call someone?", "major-trauma"),
+        ("someone with myeloma, asking for myself: can physio help?", "cancer"),
+        # An all-clear that is negated is no all-clear.
+        ("my bowels are not normal since the pain started", "cauda-equina"),
+        ("the doctor asked if I'd lost weight and I said yes, a stone", "weight-loss"),
+        ("numbness started in my toes and is spreading up both legs", "leg-weakness"),
+    ],
+)
+def test_context_rules_keep_real_red_flags(text: str, category: str) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert hit is not None, text
+    assert hit.category_id == category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 38 and my back aches after running",  # an age, not a reading
+        "I ran 38.5 km this week and my back is stiff",
+        "37.4 this morning, back a bit stiff, which stretches?",
+        "had a fever in January, long gone now, how do I rebuild my core?",
+        "was knocked off my bike in 2012, fully recovered, now want to run again",
+        "fell off a trampoline when I was 9, how do I protect my back now?",
+        "my physio asked whether I had a fever and I said no",
+        "I'm a night owl and my back is stiff from the sofa",
+        "my water bladder in my rucksack, is a backpack bad for my back?",
+        "my star sign is Cancer, what's a good posture for my back?",
+        "Saturday Night Fever dance class and now my back is stiff",
+        "what's the best way to shed a few pounds to help my back",
+        "my friend's husband is having chemo, she asked me to ask how to lift him safely",
+    ],
+)
+def test_time_sense_and_intent_vetoes(text: str) -> None:
+    assert shipped().red_flags_detector.check(text) is None, text
+
+
+def test_unless_phrases_keep_a_content_word_after_filler_is_dropped() -> None:
+    # "when i was little" once became just "when" (little, i, was are filler) and vetoed
+    # every fall near a "when". A veto must not shrink to a single stop word.
+    from bot.matching import STOP_WORDS, stem
+
+    stops = {stem(w) for w in STOP_WORDS}
+    detector = shipped().red_flags_detector
+    for category in shipped().red_flags.categories:
+        for phrase in category.unless:
+            tokens = detector._tokens(phrase, correct=False)
+            assert tokens, (category.id, phrase)
+            assert len(tokens) > 1 or tokens[0] not in stops, (category.id, phrase, tokens)
