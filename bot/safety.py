@@ -51,6 +51,9 @@ _NEGATIONS: Final = frozenset(
     words("no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero")
 )
 _NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real"))
+_NEGATED_VERBS: Final = frozenset(
+    stem(w) for w in words("wake wakes keep keeps get gets have has feel feels")
+)
 # Someone else's symptom stays urgent when the writer asks for them: a carer, a worried child
 # ("my mum's lost a lot of weight ... what should I do?"), or a message passed on ("he asked me
 # to ask"). Matched as word sequences anywhere after the symptom.
@@ -480,5 +483,9 @@ class RedFlagDetector:
         """Whether an explicit negation stands right before the symptom ("no fever")."""
         p = start - 1
         while p >= 0 and raw[p] in _NEGATION_SKIP:
+            p -= 1
+        # One verb may stand between: "it doesn't wake me at night" negates a match that
+        # starts at "me" ("gets me up at night" found out of order).
+        if p > 0 and raw[p] in _NEGATED_VERBS:
             p -= 1
         return p >= 0 and raw[p] in _NEGATIONS

@@ -104,6 +104,7 @@ def test_shipped_near_misses_do_not_fire(text: str) -> None:
         "I don't have a fever but my back is stiff",
         "without any weight loss, my back aches",
         "I haven't had a fall, my back just hurts",
+        "no, it doesn't wake me at night, I'm just stiff when I get up",  # one verb between
     ],
 )
 def test_explicit_negation_right_before_a_negatable_symptom_rules_it_out(text: str) -> None:
