@@ -58,8 +58,8 @@ class MatchingSettings(Section):
 
     # Answer when the best topic reaches answer_score and leads the runner-up by margin;
     # offer "did you mean" choices from suggest_score; below that, say it is not known.
-    answer_score: Annotated[float, Field(ge=0, le=100)] = 54.0
-    suggest_score: Annotated[float, Field(ge=0, le=100)] = 34.0
+    answer_score: Annotated[float, Field(ge=0, le=100)] = 52.0
+    suggest_score: Annotated[float, Field(ge=0, le=100)] = 32.0
     margin: Annotated[float, Field(ge=0, le=100)] = 1.0
     top_k: Annotated[int, Field(ge=1, le=20)] = 5
     # A question's score mixes idf-weighted query coverage, question coverage and rapidfuzz's
@@ -71,7 +71,7 @@ class MatchingSettings(Section):
     # Points added for the topic's posterior (0-1) under a naive Bayes model of its questions
     # words and adjacent word pairs, stop words included: it separates neighbouring topics
     # whose content words are the same ("who is physio for" / "what does a physio do").
-    topic_model_weight: Annotated[float, Field(ge=0, le=100)] = 10.0
+    topic_model_weight: Annotated[float, Field(ge=0, le=100)] = 15.0
     # Sentences of a long message are also scored alone, lower than the whole, so a question
     # inside greetings or a story is found.
     segment_penalty: Annotated[float, Field(ge=0, le=100)] = 25.0

@@ -18,9 +18,9 @@ EVAL = ROOT / "tests" / "eval"
 # current numbers). Raise them when the matcher improves; never lower them to pass.
 # held-out: measured only, never tuned on; dev and dev2 are the tuning sets.
 FLOORS = {
-    "heldout.yaml": {"top1": 0.85, "rejection": 0.90, "recall": 0.93, "false_urgent": 0.03},
-    "dev.yaml": {"top1": 0.93, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.01},
-    "dev2.yaml": {"top1": 0.89, "rejection": 0.93, "recall": 1.0, "false_urgent": 0.015},
+    "heldout.yaml": {"top1": 0.87, "rejection": 0.90, "recall": 0.93, "false_urgent": 0.03},
+    "dev.yaml": {"top1": 0.95, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.01},
+    "dev2.yaml": {"top1": 0.90, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.015},
     # Red-flag tuning set: recall 100%; false urgent still being lowered (target <= 2%).
     "dev_redflags.yaml": {"top1": 0.40, "rejection": 0.40, "recall": 1.0, "false_urgent": 0.12},
 }
