@@ -129,7 +129,10 @@ class RedFlagTime(Strict):
     )
     distant: list[Phrase] = Field(
         default_factory=list,
-        description="Years back: 'years ago', 'as a kid'. 'in <year before this one>' is built in.",
+        description=(
+            "Years back: 'years ago', 'as a kid'. 'in <a past year>' and 'when I was <age>' "
+            "are built in."
+        ),
     )
     over: list[Phrase] = Field(
         default_factory=list, description="It has ended: 'all better now', 'long gone'."
