@@ -358,14 +358,12 @@ class Matcher:
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in faq.topics)
         per_question: list[tuple[int, list[str]]] = []
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
-        # (topic index, question index) -> index in self.questions; the title is question -1.
-        self.question_index: dict[tuple[int, int], int] = {}
         # A multinomial naive Bayes model per topic over words *and adjacent word pairs*,
         # stop words included: where the content words are the same ("who is physio for" /
         # "what does a physio do" / "does physio work"), the pairs tell the topics apart.
         nb_counts: list[dict[str, int]] = [{} for _ in faq.topics]
         for index, topic in enumerate(faq.topics):
-            for j, question in enumerate((topic.title, *topic.questions), start=-1):
+            for question in (topic.title, *topic.questions):
                 stems = norm.stems(question, correct=False)
                 own = nb_counts[index]
                 for feature in phrase_features(stems):
@@ -374,7 +372,6 @@ class Matcher:
                     own[feature] = own.get(feature, 0) + 1
                 tokens = norm.content(stems)
                 if tokens:
-                    self.question_index[(index, j)] = len(per_question)
                     per_question.append((index, tokens))
                     topic_tokens[index].update(tokens)
         count = max(len(faq.topics), 1)
