@@ -60,7 +60,7 @@ COMMON_WORDS: Final = frozenset(
     ice nice rice lice spin skin shin thin chin kin king kind mind find bind wind wine
     dog dogs jog job mob sob rob hop hope rope cope copes coped nose hose host most post
     yank yanks lead leads load loads crick neck nick sick tick kick lick pick brick
-    cover covers over reset left wrong form forms oil cough weather rate
+    cover covers over reset left wrong form forms oil cough weather whether rate leaning
     """
     )
 )
