@@ -130,6 +130,10 @@ _NOT_TEMPERATURE_UNITS: Final = frozenset(
 _TEMPERATURE_WORDS: Final = re.compile(r"\b(temp|temperature|thermometer|fever|reading)", re.I)
 # Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
+# A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.") is read as "small hours":
+# "am" is filler and a bare "3" means nothing, so the time would otherwise be lost. 5am and
+# later are left alone: that is when many people get up for work.
+_SMALL_HOURS: Final = re.compile(r"(?<![\d:.])[1-4](?:[:.][0-5]\d)?\s*a\.?m\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,7 @@ class RedFlagDetector:
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
+        text = _SMALL_HOURS.sub(" small hours ", text)
         # Each clause stemmed on its own, so time words ("in March ... all better now") are
         # only taken for a symptom in their own clause.
         raw: list[str] = []

@@ -261,3 +261,52 @@ def test_unless_phrases_keep_a_content_word_after_filler_is_dropped() -> None:
             tokens = detector._tokens(phrase, correct=False)
             assert tokens, (category.id, phrase)
             assert len(tokens) > 1 or tokens[0] not in stops, (category.id, phrase, tokens)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # What the person notices, without the medical word.
+        ("only realised I'd been when I saw the wet patch on the sofa", "cauda-equina"),
+        ("my carer says my pads are soaked every morning now, back is bad", "cauda-equina"),
+        ("it just comes out on its own and I can't hold it, back gone", "cauda-equina"),
+        ("cant feel a thing round my buttocks when I sit on the loo", "cauda-equina"),
+        ("legs are giving out on me a bit more every day", "leg-weakness"),
+        ("my foot keeps scuffing the pavement since my back went", "leg-weakness"),
+        ("had a temp since Tuesday and my back is killing me", "fever"),
+        ("keep going hot and cold and my spine is throbbing", "fever"),
+        ("tengo fiebre and my back hurts", "fever"),
+        ("missed a step at the station and went down on my backside", "major-trauma"),
+        ("ladder gave way while I was clearing the gutters", "major-trauma"),
+        ("I'm 81 and went flying over the rug this morning", "major-trauma"),
+        ("on tamoxifen for five years now, back aching lately", "cancer"),
+        ("had the breast op two years ago, back sore for weeks", "cancer"),
+        ("stage 3 and my back hurts, can I still do exercises?", "cancer"),
+        ("I'm shrinking for no reason and my back aches", "weight-loss"),
+        ("a stone lighter and not dieting, lower back sore", "weight-loss"),
+        ("my watch spins round my wrist now, back's been bad", "weight-loss"),
+        ("awake at 3am every night with the pain in my back", "night-pain"),
+        ("lying still doesn't help at all, it never switches off", "night-pain"),
+        ("doesn't matter which way I lie, the ache won't let go", "night-pain"),
+    ],
+)
+def test_everyday_wordings_of_red_flags_are_caught(text: str, category: str) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert hit is not None, text
+    assert hit.category_id == category, (text, hit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "should I use hot or cold on my back after gardening?",
+        "my laptop crashed and I'd been hunched over it for hours, posture tips?",
+        "crash course in lifting technique please",
+        "the roof is leaking and I've been carrying buckets, how should I lift?",
+        "I get up at 5am for work and my back is stiff, which stretches?",
+        "I play lawn bowls twice a week, how do I protect my back?",
+        "fasting for Ramadan and dropped a couple of kilos, gentle back stretches?",
+    ],
+)
+def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
+    assert shipped().red_flags_detector.check(text) is None, text
