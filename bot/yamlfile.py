@@ -27,6 +27,21 @@ class StrictSafeLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """Safe loader for our files only; the global loaders are never modified."""
 
 
+# The tags plain YAML resolves to on its own. Any other (``!!python/object:...``, ``!!binary``,
+# ``!!set``, a made-up ``!include``) was written on purpose and means something these files
+# cannot hold; the safe loader would fail on it with a bare traceback or, on a mapping, drop
+# it silently and leave a confusing type error for later.
+_YAML = "tag:yaml.org,2002:"
+PLAIN_TAGS = frozenset(
+    _YAML + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+)
+
+
+def _written_tag(tag: str) -> str:
+    """A tag as the admin wrote it: ``tag:yaml.org,2002:binary`` -> ``!!binary``."""
+    return "!!" + tag.removeprefix(_YAML) if tag.startswith(_YAML) else tag
+
+
 def _plain_bool_is_text(node: yaml.ScalarNode) -> bool:
     # YAML 1.1 reads plain yes/no/on/off as booleans ("the Norway problem"). Admins write
     # "yes" and "no" as answer ids and phrasings, so only true/false count as booleans.
@@ -61,6 +76,8 @@ class _Converter:
     def convert(self, node: yaml.Node, path: PathKey, depth: int = 0) -> Any:
         line = node.start_mark.line + 1
         self.lines[path] = line
+        if not self._plain_tag(node, path):
+            return None
         if depth > MAX_DEPTH:
             raise KnowledgeError(
                 [
@@ -97,6 +114,22 @@ class _Converter:
             return node.value
         return self.loader.construct_object(node, deep=True)
 
+    def _plain_tag(self, node: yaml.Node, path: PathKey) -> bool:
+        """True if ``node`` holds plain data; otherwise a problem names the tag."""
+        if node.tag in PLAIN_TAGS:
+            return True
+        self.problems.append(
+            Problem(
+                self.file,
+                node.start_mark.line + 1,
+                _dotted(path),
+                f"unsupported YAML tag `{_written_tag(node.tag)}`",
+                "remove the tag; knowledge files hold only plain text, numbers, lists and "
+                "mappings",
+            )
+        )
+        return False
+
     def _mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
@@ -112,6 +145,8 @@ class _Converter:
                         "write `name: value` on its own line",
                     )
                 )
+                continue
+            if not self._plain_tag(key_node, path):
                 continue
             key = str(key_node.value)
             if key == "<<":

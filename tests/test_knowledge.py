@@ -203,3 +203,37 @@ def test_check_on_a_missing_folder_says_so(tmp_path: Path) -> None:
     result = run_check(tmp_path / "nope")
     assert result.returncode == 1
     assert "no such folder" in result.stdout
+
+
+# --- YAML tags: refused by name, never constructed ----------------------------------------------
+
+TAGGED: dict[str, tuple[str, str]] = {
+    # value written, tag the problem names
+    "python-object": ("!!python/object:os.system {}", "!!python/object:os.system"),
+    "python-name-key": ("x", "!!python/name:os.system"),
+    "binary": ("!!binary aGVsbG8=", "!!binary"),
+    "set": ("!!set {a, b}", "!!set"),
+    "local": ("!include other.yaml", "!include"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAGGED))
+def test_yaml_tags_are_refused_by_name_in_knowledge_and_config(tmp_path: Path, name: str) -> None:
+    from bot.config import ConfigError, load_settings
+    from bot.yamlfile import parse_yaml
+
+    value, tag = TAGGED[name]
+    key = f"{tag} key" if name.endswith("-key") else "key"
+    text = f"version: 1\n{key}: {value}\n"
+    with pytest.raises(KnowledgeError) as caught:
+        parse_yaml(text, "faq.yaml")
+    [problem] = caught.value.problems
+    assert str(problem).startswith("faq.yaml:2:"), problem
+    assert f"unsupported YAML tag `{tag}` (remove the tag;" in str(problem)
+    # The config goes through the same reader: a clear ConfigError, not a traceback.
+    config = tmp_path / "config.yaml"
+    config.write_text(f"telegram:\n  {key}: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, env={})
+    assert f"{config}:2:" in str(refused.value)
+    assert f"unsupported YAML tag `{tag}`" in str(refused.value)
