@@ -45,7 +45,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import httpx
@@ -62,6 +62,8 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
+from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.constants import (
     CallbackQueryLimit,
     ChatAction,
@@ -78,6 +80,7 @@ from telegram.ext import (
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
@@ -343,6 +346,88 @@ def _ordering_key(update: object) -> int | None:
     return update.effective_user.id if update.effective_user is not None else None
 
 
+# --- polling ---------------------------------------------------------------------------------
+
+
+class PollingBot(ExtBot[Any]):
+    """An ExtBot whose getUpdates survives updates that python-telegram-bot cannot parse.
+
+    PTB parses a whole getUpdates result at once: one update it cannot read (a field that is
+    not an object, say) fails the call, the offset never moves past it, and every poll after
+    fails the same way, so the bot hears nothing ever again. It also logs the raw result,
+    message text included, at CRITICAL. Here each update is parsed on its own; one that fails
+    is logged by id only and skipped, and its id is confirmed on the next call so Telegram stops
+    sending it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The offset that confirms the last update skipped (0: none skipped yet). PTB's Updater
+        # only confirms updates it was given, so a skipped one must be confirmed here.
+        self._confirm_from = 0
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: TimePeriod | None = None,
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> tuple[Update, ...]:
+        # A negative offset means "the last n updates" (dropping pending ones): left alone.
+        if offset is None or 0 <= offset < self._confirm_from:
+            offset = self._confirm_from or offset
+        # As Bot.get_updates does: the long-poll timeout is added to the read timeout, or the
+        # request would time out while Telegram is still (rightly) holding it open.
+        base = read_timeout if not isinstance(read_timeout, DefaultValue) else None
+        base_timeout = base if base is not None else (self._request[0].read_timeout or 0)
+        if isinstance(timeout, timedelta):
+            total_timeout = base_timeout + timeout.total_seconds()
+        else:
+            total_timeout = base_timeout + (timeout or 0)
+        data: JSONDict = {
+            "timeout": timeout.total_seconds() if isinstance(timeout, timedelta) else timeout,
+            "offset": offset,
+            "limit": limit,
+            "allowed_updates": allowed_updates,
+        }
+        result = await self._post(
+            "getUpdates",
+            data,
+            read_timeout=total_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates answered something other than a list of updates")
+        return tuple(self._parse_updates(result))
+
+    def _parse_updates(self, result: list[Any]) -> Iterable[Update]:
+        for raw in result:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            try:
+                update = Update.de_json(raw, self)
+                self.insert_callback_data(update)
+            except Exception as exc:
+                # The id and the error's type only: the update may hold what a person wrote.
+                log.warning(
+                    "skipped update %s: python-telegram-bot cannot read it (%s)",
+                    update_id,
+                    type(exc).__name__,
+                )
+            else:
+                yield update
+            if isinstance(update_id, int) and not isinstance(update_id, bool):
+                self._confirm_from = max(self._confirm_from, update_id + 1)
+
+
 # --- the bot ---------------------------------------------------------------------------------
 
 
@@ -384,25 +469,27 @@ class TelegramBot:
 
     def build(self, *, rate_limit: bool = True, concurrency: int = CONCURRENT_UPDATES) -> App:
         """The PTB Application: handlers, error handler, rate limiter and update ordering."""
-        builder = (
-            ApplicationBuilder()
-            .token(self.token)
-            .base_url(self.settings.telegram.api_base_url)
-            .concurrent_updates(PerChatUpdateProcessor(concurrency))
+        # max_retries: a 429 is waited out (retry_after) and the request sent again, so a
+        # burst never drops a reply.
+        limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES) if rate_limit else None
+        # Our own bot class (unreadable updates skipped, see PollingBot). The builder refuses
+        # token, base_url, requests and rate_limiter next to .bot(), so they are set here.
+        bot = PollingBot(
+            self.token,
+            base_url=self.settings.telegram.api_base_url,
             # Updates beyond the pool wait for a connection rather than fail after 1 s.
-            .request(_http(pool=concurrency, pool_timeout=30.0))
-            .get_updates_request(_http(pool=1, pool_timeout=1.0))
+            request=_http(pool=concurrency, pool_timeout=30.0),
+            get_updates_request=_http(pool=1, pool_timeout=1.0),
+            rate_limiter=limiter,
+        )
+        app = (
+            ApplicationBuilder()
+            .bot(bot)
+            .concurrent_updates(PerChatUpdateProcessor(concurrency))
             .post_init(self._post_init)
             .post_shutdown(self._post_shutdown)
+            .build()
         )
-        if rate_limit:
-            # max_retries: a 429 is waited out (retry_after) and the request sent again, so a
-            # burst never drops a reply.
-            limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES)
-            # The builder's type parameter says "a limiter without per-call arguments";
-            # AIORateLimiter takes an optional int, which PTB's own examples pass like this.
-            builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
-        app = builder.build()
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_text))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
