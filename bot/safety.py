@@ -275,7 +275,8 @@ class RedFlagDetector:
         return tuple(t for t in (tuple(self.normaliser.stems(p)) for p in phrases) if t)
 
     def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
-        stems = self.normaliser.stems(text, correct=correct)
+        # Knowledge phrases read clock times as messages do: "up at 2am" is "up small hours".
+        stems = self.normaliser.stems(_SMALL_HOURS.sub(" small hours ", text), correct=correct)
         return tuple(t for t in stems if t not in FILLER)
 
     def check(self, text: str) -> RedFlagHit | None:

@@ -288,6 +288,7 @@ def test_unless_phrases_keep_a_content_word_after_filler_is_dropped() -> None:
         ("awake at 3am every night with the pain in my back", "night-pain"),
         ("lying still doesn't help at all, it never switches off", "night-pain"),
         ("doesn't matter which way I lie, the ache won't let go", "night-pain"),
+        ("up at 2am again with my back, no comfy position", "night-pain"),  # phrase time
     ],
 )
 def test_everyday_wordings_of_red_flags_are_caught(text: str, category: str) -> None:
@@ -306,6 +307,8 @@ def test_everyday_wordings_of_red_flags_are_caught(text: str, category: str) -> 
         "I get up at 5am for work and my back is stiff, which stretches?",
         "I play lawn bowls twice a week, how do I protect my back?",
         "fasting for Ramadan and dropped a couple of kilos, gentle back stretches?",
+        "the GP checked for weight loss or a fall: none of those, just stiff",
+        "my jeans are loose since I started going to the gym, which back exercises?",
     ],
 )
 def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
