@@ -119,12 +119,6 @@ def serve(base_url: str, data_dir: str) -> None:
     storage = Storage.open(settings.data_dir, env={})
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "0")) or None
     bot = TelegramBot(settings, TOKEN, kb, storage)
-    if os.environ.get("BENCH_NO_TYPING"):  # experiment: what the typing indicator costs
-
-        async def no_typing(*args: object) -> None:
-            return None
-
-        bot._typing = no_typing  # type: ignore[method-assign,assignment]
     app = bot.build(rate_limit=False, **({"concurrency": concurrency} if concurrency else {}))
     asyncio.set_event_loop(asyncio.new_event_loop())
     app.run_polling(timeout=10, bootstrap_retries=-1)

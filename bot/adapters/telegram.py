@@ -40,7 +40,6 @@ import hmac
 import html
 import logging
 import re
-import ssl
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -48,7 +47,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -59,6 +57,8 @@ from telegram import (
     LinkPreviewOptions,
     Message,
     MessageEntity,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     ReplyParameters,
     Update,
 )
@@ -85,8 +85,10 @@ from telegram.ext import (
     filters,
 )
 from telegram.helpers import create_deep_linked_url
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
+from bot.adapters.telegram_admin import ClinicDesk, contact_event, is_admin_action, reply_markup
+from bot.adapters.telegram_http import AiohttpRequest
 from bot.config import ConfigError, Settings
 from bot.engine import (
     COMMANDS,
@@ -98,6 +100,7 @@ from bot.engine import (
     LogUnanswered,
     NonText,
     Press,
+    RequestCallback,
     parse_input,
 )
 from bot.knowledge import KnowledgeBase, load_knowledge
@@ -236,7 +239,7 @@ class Outgoing:
     """One Telegram message to send: HTML text and an optional inline keyboard."""
 
     html: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
 
 
 class CallbackSigner:
@@ -276,7 +279,9 @@ class CallbackSigner:
         return action
 
 
-def render(reply: Reply, keyboard: InlineKeyboardMarkup | None) -> list[Outgoing]:
+def render(
+    reply: Reply, keyboard: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+) -> list[Outgoing]:
     """A reply as Telegram messages; the keyboard goes under the last part."""
     parts = split_text(reply.text) or ["…"]
     last = len(parts) - 1
@@ -449,6 +454,7 @@ class TelegramBot:
         self.engine = Engine(kb)
         self.signer = CallbackSigner.from_token(token)
         self.admin_ids = frozenset(settings.telegram.admin_ids)
+        self.desk = ClinicDesk(self)  # /stats, /unanswered and call-back delivery
         self._clock = clock or (lambda: datetime.now(UTC))
         # /reload and the watcher share the reloader; the lock keeps them from interleaving.
         self._reload_lock = asyncio.Lock()
@@ -460,10 +466,24 @@ class TelegramBot:
             kb,
         )
         self._purge_task: asyncio.Task[None] | None = None
+        self._transports: list[BaseRequest] = []
         self._watch_task: asyncio.Task[None] | None = None
         # Users already told that their progress may not be kept, so they are told once per
         # outage; an id leaves the set when one of their saves succeeds again.
         self._unsaved: set[int] = set()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        # Call backs are offered only where they can be delivered, whatever code swaps the
+        # engine (start, /reload, the watcher, an admin's edit).
+        wanted = self.settings.telegram.admin_chat_id is not None
+        self._engine = (
+            engine if engine.callbacks == wanted else Engine(engine.kb, callbacks=wanted)
+        )
 
     # --- application -----------------------------------------------------------------------
 
@@ -478,8 +498,8 @@ class TelegramBot:
             self.token,
             base_url=self.settings.telegram.api_base_url,
             # Updates beyond the pool wait for a connection rather than fail after 1 s.
-            request=_http(pool=concurrency, pool_timeout=30.0),
-            get_updates_request=_http(pool=1, pool_timeout=1.0),
+            request=self._transport(pool=concurrency, pool_timeout=30.0),
+            get_updates_request=self._transport(pool=1, pool_timeout=1.0),
             rate_limiter=limiter,
         )
         app = (
@@ -490,6 +510,7 @@ class TelegramBot:
             .post_shutdown(self._post_shutdown)
             .build()
         )
+        self.desk.attach(app.bot)
         app.add_handler(CallbackQueryHandler(self.on_press))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_text))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, self.on_other))
@@ -498,12 +519,24 @@ class TelegramBot:
         app.add_error_handler(self.on_error)
         return app
 
+    def _transport(self, pool: int, pool_timeout: float) -> BaseRequest:
+        # aiohttp, not PTB's default httpx: a third of the CPU per Bot API call (telegram_http).
+        transport = AiohttpRequest(connection_pool_size=pool, pool_timeout=pool_timeout)
+        self._transports.append(transport)
+        return transport
+
+    async def close_transports(self) -> None:
+        """Close the HTTP sessions; PTB skips this when start-up failed (a refused token)."""
+        await asyncio.gather(*(transport.shutdown() for transport in self._transports))
+
     async def _post_init(self, app: App) -> None:
         await self._set_commands(app)
+        self.desk.start()
         self._purge_task = asyncio.create_task(self._purge_loop(), name="purge-expired")
         self._watch_task = asyncio.create_task(self._watch_loop(app), name="watch-knowledge")
 
     async def _post_shutdown(self, app: App) -> None:
+        await self.desk.stop()
         for task in (self._purge_task, self._watch_task):
             if task is not None:
                 task.cancel()
@@ -617,7 +650,8 @@ class TelegramBot:
             return
         if message.chat.type != ChatType.PRIVATE:
             return  # a group's photos and stickers are not for the bot
-        await self._converse(update, context, NonText(_kind_of(message)))
+        event = contact_event(message) or NonText(_kind_of(message))
+        await self._converse(update, context, event)
 
     async def on_edit(self, update: Update, context: Context) -> None:
         """Edits are ignored on purpose: see the module docstring."""
@@ -632,6 +666,13 @@ class TelegramBot:
             await self._answer_query(query, self.messages.stale_button)
             return
         action = self._verified_action(query)
+        if action is not None and is_admin_action(action):
+            if query.from_user.id in self.admin_ids:
+                await self._typing(context, chat.id)  # adding a phrasing takes about a second
+                await self.desk.press(update, context, query, action)
+            else:  # signed for this user, who is no longer an admin
+                await self._answer_query(query, self.messages.stale_button)
+            return
         private = chat.type == ChatType.PRIVATE
         if action is None and not private:
             # Someone else's button in a group (or forged): a toast for the presser only,
@@ -688,7 +729,9 @@ class TelegramBot:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
             return
-        await self._typing(context, chat.id)
+        # No typing indicator here: the turn is ready in about a millisecond, so the indicator
+        # would never be seen, yet it cost a Bot API round trip before every reply (a third of
+        # the bot's CPU under load). Slow work (admin commands, below) does show it.
         now = self._clock()
         engine = self.engine  # one knowledge base for the whole turn, even if /reload swaps it
         # A database fault (locked, read-only, full) must not cost the answer: the turn goes on
@@ -699,21 +742,22 @@ class TelegramBot:
         except StorageError as exc:
             log.warning("a session could not be loaded; answering without it: %s", exc)
             session, loaded = None, False
-        turn = engine.handle(session, event, now)
+        turn = engine.handle(session, event, now, user.language_code)
+        spoken = engine.language_of(turn.session, user.language_code).messages.messages
         forgot = any(isinstance(e, ForgetUser) for e in turn.effects)
         # Not saved after a failed load: that would overwrite the stored session, which may be
         # fine, with a fresh one.
         saved = forgot or (loaded and self._save(user.id, chat.id, turn.session, now))
-        self._perform(turn.effects, user.id, now)
+        self._perform(turn.effects, user.id, now, chat_id=chat.id)
         replies = turn.replies
         if saved:
             self._unsaved.discard(user.id)
         elif user.id not in self._unsaved:
             self._unsaved.add(user.id)
-            replies = (*replies, Reply(self.messages.save_failed))
+            replies = (*replies, Reply(spoken.save_failed))
         if query is not None:
             # Answered once the engine has spoken, so a refused press also gets a toast.
-            refused = self.messages.stale_button
+            refused = spoken.stale_button
             stale = any(r.text.startswith(refused) for r in turn.replies)
             await self._answer_query(query, refused if stale else None)
         reply_to = update.message.message_id if update.message is not None else None
@@ -728,7 +772,9 @@ class TelegramBot:
             return False
         return True
 
-    def _perform(self, effects: Iterable[object], user_id: int, now: datetime) -> None:
+    def _perform(
+        self, effects: Iterable[object], user_id: int, now: datetime, *, chat_id: int | None = None
+    ) -> None:
         """Effects as storage calls. A failed /forget raises (on_error tells the person it
         went wrong, never "done"); the log and the counts are best effort and only logged."""
         for effect in effects:
@@ -747,6 +793,10 @@ class TelegramBot:
                     forgotten.sessions,
                     forgotten.unanswered,
                 )
+            elif isinstance(effect, RequestCallback):
+                # Raises if it cannot be stored: the person must not be told it is on its way.
+                chat = user_id if chat_id is None else chat_id
+                self.desk.request_callback(effect, user_id, chat, now)
             elif isinstance(effect, Count):
                 try:
                     self.storage.count(effect.name, now)
@@ -766,7 +816,7 @@ class TelegramBot:
         first = True
         for reply in replies:
             keyboard = make_keyboard(reply.options, self.signer, chat_id, user_id)
-            for part in render(reply, keyboard):
+            for part in render(reply, keyboard or reply_markup(reply, self)):
                 # In a group, the first message answers the person's message so others can see
                 # whom it is for.
                 quote = None
@@ -882,17 +932,12 @@ class TelegramBot:
         chat = update.effective_chat
         if chat is None:
             return
-        if name == "reload":
-            text = await self.reload()
-        else:
-            # /stats and /unanswered get their full reports with the clinic issue; until then
-            # an honest count of what is stored.
-            count = len(self.storage.unanswered())
-            text = (
-                f"{count} unanswered question{'s' if count != 1 else ''} stored "
-                f"(kept {self.settings.privacy.retention_days} days). "
-                f"Knowledge: {len(self.engine.kb.topics)} topics."
-            )
+        # Reloading, grouping questions and drawing charts take up to a few seconds.
+        await self._typing(context, chat.id)
+        if name != "reload":
+            await self.desk.command(update, context, name)
+            return
+        text = await self.reload()
         for part in render(Reply(text), None):
             await self._send_one(context, chat.id, part, None)
 
@@ -933,26 +978,6 @@ def _wants_screening(event: Command) -> bool:
     return event.name == "screen" or (event.name == "start" and event.argument == DEEP_LINK_SCREEN)
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """httpx's default TLS context, made once: making one reads the CA bundle (~50 ms)."""
-    return httpx.create_ssl_context()
-
-
-def _http(pool: int, pool_timeout: float) -> BaseRequest:
-    import os
-
-    if os.environ.get("BENCH_HTTPX"):
-        return HTTPXRequest(
-            connection_pool_size=pool,
-            pool_timeout=pool_timeout,
-            httpx_kwargs={"verify": _tls_context()},
-        )
-    from bot.adapters.telegram_http import AiohttpRequest
-
-    return AiohttpRequest(connection_pool_size=pool, pool_timeout=pool_timeout)
-
-
 def _kind_of(message: Message) -> str:
     for kind in ("sticker", "photo", "voice", "audio", "video", "video_note", "location",
                  "document", "contact", "animation", "poll", "venue", "dice"):  # fmt: skip
@@ -982,7 +1007,8 @@ def run(settings: Settings, token: str, kb: KnowledgeBase, storage: Storage) -> 
     logging.getLogger("telegram.ext").addFilter(_drop_invalid_token)
     logging.getLogger("telegram.request.BaseRequest").addFilter(_drop_unparsable_reply)
     # A fresh loop: run_polling's get_event_loop() would otherwise warn about an implicit one.
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
         app.run_polling(
             timeout=POLL_TIMEOUT_SECONDS,
@@ -990,9 +1016,15 @@ def run(settings: Settings, token: str, kb: KnowledgeBase, storage: Storage) -> 
             bootstrap_retries=-1,
             allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
+            # Kept open so the HTTP sessions can be closed below even when start-up failed.
+            close_loop=False,
         )
     except InvalidToken:
         raise ConfigError(
             "Telegram refused the bot token (unauthorized): copy it again from BotFather "
             "into TELEGRAM_BOT_TOKEN"
         ) from None
+    finally:
+        # PTB shuts the transports down after a normal run, but not when start-up failed.
+        loop.run_until_complete(bot.close_transports())
+        loop.close()
