@@ -23,9 +23,9 @@ FLOORS = {
     "dev2.yaml": {"top1": 0.90, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.015},
     # Red-flag tuning set: recall 100%; false urgent still being lowered (target <= 2%).
     "dev_redflags.yaml": {"top1": 0.40, "rejection": 0.40, "recall": 1.0, "false_urgent": 0.10},
-    # Second red-flag tuning set (unseen wordings, no out-of-scope messages): recall 97.1%,
-    # false urgent 15.5% of its 71 near misses when the floor was set.
-    "dev_redflags2.yaml": {"top1": 0.40, "rejection": 1.0, "recall": 0.95, "false_urgent": 0.18},
+    # Second red-flag tuning set (unseen wordings, no out-of-scope messages): recall 97.8%,
+    # false urgent 12.7% of its 71 near misses when the floor was set.
+    "dev_redflags2.yaml": {"top1": 0.40, "rejection": 1.0, "recall": 0.95, "false_urgent": 0.15},
 }
 
 

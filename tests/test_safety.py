@@ -289,6 +289,7 @@ def test_unless_phrases_keep_a_content_word_after_filler_is_dropped() -> None:
         ("lying still doesn't help at all, it never switches off", "night-pain"),
         ("doesn't matter which way I lie, the ache won't let go", "night-pain"),
         ("up at 2am again with my back, no comfy position", "night-pain"),  # phrase time
+        ("the numbness has moved round to where I sit", "cauda-equina"),
     ],
 )
 def test_everyday_wordings_of_red_flags_are_caught(text: str, category: str) -> None:
