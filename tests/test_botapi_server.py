@@ -241,3 +241,10 @@ def test_html_parser_details() -> None:
     assert plain == "x = 1"
     assert entities == [{"type": "pre", "offset": 0, "length": 5, "language": "py"}]
     assert parse_html("<span class=tg-spoiler>s</span>")[1][0]["type"] == "spoiler"
+
+
+def test_wait_until_may_call_the_servers_own_accessors(api: FakeBotApi) -> None:
+    api.user_text(USER, "hello")
+    # The condition runs under the server's lock and takes it again: that must not deadlock.
+    assert api.wait_until(lambda: api.messages(USER) == [], 1.0, "no bot message yet")
+    assert api.wait_until(lambda: api.calls("getMe") == [], 1.0, "no getMe yet")

@@ -219,7 +219,9 @@ class FakeBotApi:
         }
         self.port = port
         self.max_long_poll = max_long_poll
-        self._lock = threading.Lock()
+        # Re-entrant: a wait_until condition may call the server's own accessors (messages(),
+        # calls()), which take the lock again; a plain Lock deadlocks there.
+        self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._seq = 0
         self._last_mark = 0
