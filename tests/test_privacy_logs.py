@@ -38,13 +38,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory, api: FakeBotApi) -> Iterator[B
         "knowledge_dir: knowledge\ndata_dir: data\n",
         encoding="utf-8",
     )
-    process = BotProcess(work, api)
-    process.start()
-    try:
+    with BotProcess(work, api).running() as process:
         yield process
-    finally:
-        if process.proc.poll() is None:
-            process.stop(signal.SIGTERM)
 
 
 def test_a_full_conversation_leaves_no_personal_data_in_the_log(

@@ -6,6 +6,7 @@ test starts a new one. Every wait is bounded and waits on the server's own recor
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -98,6 +99,23 @@ class BotProcess:
     def output(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
 
+    @contextlib.contextmanager
+    def running(self) -> Iterator[BotProcess]:
+        """Started; on leaving, stopped with Ctrl-C's SIGINT (killed if it hangs), and its
+        output checked for the token, which must never appear."""
+        self.start()
+        try:
+            yield self
+            took = self.stop(signal.SIGINT)  # the restart test covers SIGTERM
+            assert took < STOP_WAIT
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+        output = self.output()
+        assert TOKEN not in output
+        assert SECRET not in output
+
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -120,19 +138,8 @@ def api() -> Iterator[FakeBotApi]:
 
 @pytest.fixture(scope="module")
 def bot(workdir: Path, api: FakeBotApi) -> Iterator[BotProcess]:
-    process = BotProcess(workdir, api)
-    process.start()
-    try:
+    with BotProcess(workdir, api).running() as process:
         yield process
-        took = process.stop(signal.SIGINT)  # the restart test covers SIGTERM
-        assert took < STOP_WAIT
-    finally:
-        if process.proc.poll() is None:
-            process.proc.kill()
-            process.proc.wait(5)
-    output = process.output()
-    assert TOKEN not in output
-    assert SECRET not in output
     # Every message the bot sent was accepted: HTML valid, lengths and buttons within limits.
     refused = [c for c in api.calls("sendMessage") if not c.ok and c.fault is None]
     assert not refused, [str(c) for c in refused]
