@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from bot.config import ClinicSettings
+from bot.config import ClinicSettings, Settings
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.problems import KnowledgeError
 from bot.review import QuestionGroup, accept_group, dismiss_group, review
@@ -115,6 +115,17 @@ def _config_path(given: Path | None) -> Path | None:
     if given is None and Path("config.yaml").is_file():
         return Path("config.yaml")
     return given
+
+
+def _settings_or_report(config: Path | None, command: str, err: TextIO) -> Settings | None:
+    """Settings for a subcommand, or None after printing why they cannot be read."""
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings(_config_path(config))
+    except ConfigError as exc:
+        print(f"backpain-bot {command}: {exc}", file=err)
+        return None
 
 
 def load_or_report(
@@ -342,13 +353,10 @@ def _choose_topic(
 
 def cmd_report(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     """Print grouped unanswered questions; with ``--apply`` act on each group."""
-    from bot.config import ConfigError, load_settings
     from bot.storage import DB_FILENAME, Storage, StorageError
 
-    try:
-        settings = load_settings(_config_path(args.config))
-    except ConfigError as exc:
-        print(f"backpain-bot report: {exc}", file=err)
+    settings = _settings_or_report(args.config, "report", err)
+    if settings is None:
         return 1
     kb_dir: Path = args.kb or settings.knowledge_dir
     data_dir: Path = args.data or settings.data_dir
@@ -453,14 +461,11 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Print the usage figures; with ``--html FILE`` also write the report page."""
     from datetime import UTC, datetime
 
-    from bot.config import ConfigError, load_settings
     from bot.stats import ChartsUnavailableError, Labels, load_report, render_html, render_text
     from bot.storage import DB_FILENAME, Storage, StorageError
 
-    try:
-        settings = load_settings(_config_path(args.config))
-    except ConfigError as exc:
-        print(f"backpain-bot stats: {exc}", file=err)
+    settings = _settings_or_report(args.config, "stats", err)
+    if settings is None:
         return 1
     data_dir: Path = args.data or settings.data_dir
     if not (data_dir / DB_FILENAME).is_file():
