@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,6 +66,19 @@ def test_shipped_knowledge_speaks_english_and_spanish(kb: KnowledgeBase) -> None
     assert es.topic("posture").answer == kb.topic("posture").answer
     assert es.messages.buttons.yes == "Sí"
     assert [s.id for s in es.screening.steps] == [s.id for s in kb.screening.steps]
+
+
+def test_a_translation_index_is_built_once_on_its_first_message() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    spanish = kb.for_language("es")
+    assert kb.index.is_built  # English is needed at load, for the lint
+    assert not spanish.index.is_built  # nobody has written in Spanish yet
+    with ThreadPoolExecutor(4) as pool:
+        matchers = set(pool.map(lambda _: id(spanish.matcher), range(8)))
+    assert spanish.index.is_built
+    assert len(matchers) == 1  # built once, not once per thread
+    assert spanish.matcher.decide("¿la fisioterapia ayuda con la ciática?").outcome == "answer"
+    assert spanish.red_flags_detector.check("no puedo orinar y me duele la espalda") is not None
 
 
 def test_check_passes_on_shipped_knowledge_and_lists_missing_translations(
