@@ -1316,9 +1316,7 @@ def _build_language(
         red_flags=red_flags,
         messages=messages,
         screening=screening or base.screening,
-        index=MatchingIndex(
-            lambda: build_matching(indexed, all_synonyms, merged_flags, matching)
-        ),
+        index=MatchingIndex(lambda: build_matching(indexed, all_synonyms, merged_flags, matching)),
         topics_by_id=MappingProxyType({t.id: t for t in shown.topics}),
         language=lang.code,
     )
