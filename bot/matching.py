@@ -74,7 +74,8 @@ OTHER_PARTS: Final = frozenset(
         """
     neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles
     finger fingers thumb thumbs wrist wrists elbow elbows arm arms jaw head
-    headache headaches plantar fasciitis tendon tendons
+    headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci
+    rotator achilles carpal bunion bunions
     """
     )
 )
@@ -92,15 +93,125 @@ NOT_COVERED: Final = frozenset(
         """
     price prices cost costs fee fees charge charges insurance insurer insured medicare
     medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
-    acupuncture chiropractor chiropractic cupping reiki cbd password findings radiologist
+    password findings radiologist
+    """
+    )
+)
+# Other therapies: not covered, unless the message asks whether physio is *like* one of
+# them ("will the physio crack my back like a chiropractor?" is a manual-therapy question).
+OTHER_THERAPIES: Final = frozenset(
+    words(
+        """
+    acupuncture acupuncturist chiropractor chiropractors chiropractic chiro chiros cupping
+    reiki cbd osteopath osteopaths osteopathy osteopathic homeopathy homeopathic naturopath
+    reflexology needling
+    """
+    )
+)
+_LIKENESS: Final = frozenset(words("like same similar"))
+# Names of common painkillers and other drugs people take for back pain. Which one, how
+# much and with what is for a doctor or pharmacist; a message naming one is only about
+# physio when it also names physio or exercise, or asks to do without the drug ("been on
+# ibuprofen for weeks, how else can I ease it without meds").
+DRUG_NAMES: Final = frozenset(
+    words(
+        """
+    ibuprofen paracetamol acetaminophen naproxen diclofenac aspirin codeine cocodamol
+    codydramol tramadol morphine oxycodone hydrocodone oxycontin fentanyl gabapentin
+    pregabalin lyrica neurontin diazepam valium amitriptyline nortriptyline duloxetine
+    cymbalta celecoxib meloxicam etoricoxib cyclobenzaprine methocarbamol baclofen
+    tizanidine orphenadrine prednisone prednisolone tylenol advil nurofen aleve motrin
+    voltaren panadol solpadeine opioid opioids opiate opiates nsaid nsaids
+    """
+    )
+)
+# Operations on other parts of the body than the spine ("will weight loss surgery help my
+# back"): like a drug, only about physio when physio or exercise is named too.
+OTHER_PROCEDURES: Final = frozenset(
+    words(
+        """
+    bariatric gastric hysterectomy caesarean cesarean appendectomy gallbladder cataract lasik
+    liposuction
+    """
+    )
+)
+_OTHER_PROCEDURE: Final = re.compile(r"\b(?:weight loss|c) (?:surgery|operation|op|section)\b")
+# A replaced hip or knee is another joint, however close to the back.
+_OTHER_JOINT: Final = re.compile(r"\b(?:hip|knee|shoulder|ankle|elbow) replacements?\b")
+# Words that show a message asks about physio itself, or about doing without a drug.
+THERAPY_WORDS: Final = frozenset(
+    words(
+        """
+    physio physios physiotherapy physiotherapist physiotherapists physical pt therapist
+    therapists therapy exercise exercises exercising stretch stretches stretching rehab
+    massage manual without instead alternative alternatives natural naturally less fewer
+    """
+    )
+)
+# A question about a scan or report ("what does my MRI say", "interpret my x-ray") asks for
+# a reading of it, which only the doctor who ordered it can give; unless it also asks about
+# physio ("the x-ray said wear and tear, can therapy help?").
+_REPORTS: Final = frozenset(
+    words("mri mris scan scans xray xrays ray rays report reports results ct")
+)
+_READING: Final = frozenset(
+    words("mean means meaning explain interpret interpreting read look says say mentions")
+)
+# Subjects far from the body: pets, computer parts, films and music, lawns, office targets,
+# money. Next to them the knowledge base's words are used in another sense ("my cat's
+# posture", "stretch goals", "a treatment plan for the lawn", "the condition of my car"), so
+# such a message is only answered when it also names the writer's body, pain or therapy.
+OTHER_SUBJECTS: Final = frozenset(
+    words(
+        """
+    cat cats kitten kittens puppy puppies pet pets horse horses hamster rabbit parrot
+    cpu gpu processor intel ryzen ssd wifi router modem backup icloud printer software
+    film films movie movies cast actor actors actress trailer sequel netflix episode
+    lyrics song songs album
+    lawn lawns grass turf shrub shrubs moss fertiliser fertilizer compost
+    goal goals kpi kpis okr okrs deadline deadlines promotion salary budget
+    sell selling resell mortgage invest investing stocks crypto
+    """
+    )
+)
+# Domain words in their other sense: processor names ("core i 7"), backing up a device or
+# files ("back up my photos"; not "my back up"). Phones and laptops are not other subjects:
+# hunching over them is a posture question.
+_OTHER_SENSE: Final = re.compile(
+    r"\bcore (?:i|ultra) ?\d\b"
+    r"|(?<!\bmy )(?<!\bthe )\bback (?:up|ups) (?:my|your|the|all|a|an|files?|photos?|data)\b"
+)
+# Exercise names with an animal in them ("cat cow", "bird dog") name no animal.
+_EXERCISE_NAMES: Final = re.compile(r"\b(?:cat (?:and )?(?:cow|camel)|bird dogs?|downward dog)\b")
+# The writer's body, pain or therapy. "back" counts when it is someone's ("my back", "a bad
+# back", "the lower back"), not in "back up" or "back to the future".
+HEALTH_WORDS: Final = frozenset(
+    words(
+        """
+    pain pains painful hurt hurts hurting ache aches aching achy sore stiff stiffness tight
+    injury injured injure spine spinal lumbar disc discs sciatica sciatic nerve nerves
+    muscle muscles physio physios physiotherapy physiotherapist physical pt therapist
+    therapy exercise exercises rehab doctor gp surgery operation clinic appointment
+    symptoms spasm spasms backache lumbago
+    """
+    )
+)
+_OWNED_BACK: Final = frozenset(
+    words(
+        """
+    my your his her their our the a lower upper mid middle bad sore stiff achy painful
+    aching weak injured whole
     """
     )
 )
 # "how much is a session" asks a price; "how many (ibuprofen) can I take" a dose; "what's
 # wrong with my back" / "what's causing it" a diagnosis. Word runs, so "how much does physio
-# help", "how much exercise" and "is bad posture causing my pain" are not caught.
+# help", "how much exercise" and "is bad posture causing my pain" are not caught; nor is "how
+# many days should I leave it" (a time, or a count of sessions or exercises, is no dose).
 _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
-    r"\bhow (?:much (?:is|are|for|per|do you charge|would it cost)|many \w+ (?:can|should) i)\b"
+    r"\bhow (?:much (?:is|are|for|per|do you charge|would it cost)"
+    r"|many (?!(?:days?|weeks?|months?|years?|hours?|minutes?|times?|sessions?|appointments?"
+    r"|visits?|reps?|sets?|exercises?|stretches?)\b)\w+ (?:can|should) i)\b"
     r"|\bwhat(?:s| is) (?:wrong with|causing)\b"
 )
 # Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
@@ -633,13 +744,45 @@ class Matcher:
         found = next((t for t in tokens if t in NOT_COVERED), None)
         if found is not None:
             return found
-        asks = _PRICE_DOSE_DIAGNOSIS.search(" ".join(tokens))
+        joined = " ".join(tokens)
+        asks = _PRICE_DOSE_DIAGNOSIS.search(joined)
         if asks is not None:
             return asks.group(0)
-        part = next((t for t in tokens if t in OTHER_PARTS), None)
+        # The words as written, not typo-corrected: "arching" is no "aching".
+        known = frozenset(tokens)
+        therapy = not known.isdisjoint(THERAPY_WORDS)
+        found = next((t for t in tokens if t in OTHER_THERAPIES), None)
+        if found is not None and not (therapy and not known.isdisjoint(_LIKENESS)):
+            return found
+        found = next((t for t in tokens if t in DRUG_NAMES or t in OTHER_PROCEDURES), None)
+        if found is None and (procedure := _OTHER_PROCEDURE.search(joined)) is not None:
+            found = procedure.group(0)
+        if found is not None and not therapy:
+            return found
+        if not therapy and not known.isdisjoint(_REPORTS) and not known.isdisjoint(_READING):
+            return next(t for t in tokens if t in _REPORTS)
+        joint = _OTHER_JOINT.search(joined)
+        part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
         if part is not None and BACK_WORDS.isdisjoint(tokens):
             return part
+        other = _OTHER_SENSE.search(joined)
+        found = None
+        if other is not None:
+            found = other.group(0)
+        elif _EXERCISE_NAMES.search(joined) is None:
+            found = next((t for t in tokens if t in OTHER_SUBJECTS), None)
+        if found is not None and not self._about_health(tokens, known):
+            return found
         return None
+
+    @staticmethod
+    def _about_health(tokens: Sequence[str], known: frozenset[str]) -> bool:
+        """Whether a message names the writer's body, pain or therapy ("my back", "sore")."""
+        if not known.isdisjoint(HEALTH_WORDS):
+            return True
+        return any(
+            t == "back" and i > 0 and tokens[i - 1] in _OWNED_BACK for i, t in enumerate(tokens)
+        )
 
     def decide(self, text: str) -> Decision:
         """Answer, suggest up to 3 topics, or say it does not know; with the reason."""

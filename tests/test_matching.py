@@ -218,3 +218,61 @@ def test_a_message_mostly_in_words_the_base_never_uses_is_not_answered() -> None
     decision = matcher.decide("who is the prime minister")
     assert decision.outcome != "answer", decision
     assert matcher.unknown_share("does physio help sciatia") == 0.0  # typo corrected first
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        # A drug by name: which, how much and with what is for a doctor or pharmacist...
+        ("is celecoxib kinder to the stomach than aspirin", False),
+        ("can I have a beer on pregabalin", False),
+        # ... unless physio is asked about too, or doing without the drug.
+        ("will physio let me cut down on the codeine", True),
+        ("been taking naproxen daily, any way to ease my back without meds", True),
+        # "How many" days or sessions is no dose.
+        ("how many weeks should I wait before seeing someone", True),
+        ("how many sessions should I book", True),
+        # Another therapy: not covered, unless physio is asked to be like it.
+        ("is osteopathy good for a bad back", False),
+        ("does the physio manipulate the spine like an osteopath would", True),
+        # Reading a scan or report is the doctor's job; a scan next to a physio question is not.
+        ("could you explain my CT report", False),
+        ("the scan says a bulging disc, can physio help", True),
+        # Another joint's operation, or an operation elsewhere.
+        ("knee replacement rehab tips", False),
+        ("will a gastric sleeve take the strain off my spine", False),
+    ],
+)
+def test_drugs_therapies_reports_and_other_operations(text: str, covered: bool) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my kitten keeps arching its back, is it playing",  # "back" is the kitten's
+        "how to back up all the photos on my tablet",  # backing up, not a back
+        "which Core i7 laptop for video editing",  # a processor
+        "best stretch targets for our sales team this quarter",  # office targets
+        "treatment options for moss in the lawn",  # the lawn's treatment
+        "is the cast of that hospital drama coming back next season",  # a TV series
+    ],
+)
+def test_domain_words_in_another_sense_are_not_answered(text: str) -> None:
+    decision = shipped().matcher.decide(text)
+    assert decision.outcome != "answer", decision
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("since we got the puppy, bending to the lead has made my back sore", True),
+        ("cat cow stretch for a tight lower back?", True),
+        ("my back up top near the shoulder blades aches", True),
+        ("does sitting at a desk hitting deadlines all day hurt your spine", True),
+    ],
+)
+def test_another_subject_next_to_the_writers_back_is_still_covered(
+    text: str, covered: bool
+) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
