@@ -1,6 +1,6 @@
 """Grid-search the answer threshold and margin on the tuning sets (never on the held-out set).
 
-Run: .venv/bin/python benchmarks/calibrate.py [--kb knowledge] [--set dev.yaml dev2.yaml]
+Run: .venv/bin/python benchmarks/calibrate.py [--kb knowledge] [--set dev.yaml dev2.yaml dev3.yaml]
                                               [--min-rejection 0.965]
 Prints the best thresholds for the current scoring weights (copy them into MatchingSettings),
 then, for each tuning set, the figures on it when the thresholds are chosen on the others
@@ -28,7 +28,9 @@ def main() -> int:
         "--set",
         type=Path,
         nargs="+",
-        default=[ROOT / "tests" / "eval" / "dev.yaml", ROOT / "tests" / "eval" / "dev2.yaml"],
+        default=[
+            ROOT / "tests" / "eval" / name for name in ("dev.yaml", "dev2.yaml", "dev3.yaml")
+        ],
     )
     # A little above the 95% target, so that new messages do not land under it by chance.
     parser.add_argument("--min-rejection", type=float, default=0.965)

@@ -74,7 +74,8 @@ OTHER_PARTS: Final = frozenset(
         """
     neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles
     finger fingers thumb thumbs wrist wrists elbow elbows arm arms jaw head
-    headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci
+    headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci toe
+    throat eye eyes ear ears earache sinus sinuses
     rotator achilles carpal bunion bunions
     """
     )
@@ -121,7 +122,9 @@ DRUG_NAMES: Final = frozenset(
     pregabalin lyrica neurontin diazepam valium amitriptyline nortriptyline duloxetine
     cymbalta celecoxib meloxicam etoricoxib cyclobenzaprine methocarbamol baclofen
     tizanidine orphenadrine prednisone prednisolone tylenol advil nurofen aleve motrin
-    voltaren panadol solpadeine opioid opioids opiate opiates nsaid nsaids
+    voltaren panadol solpadeine opioid opioids opiate opiates nsaid nsaids painkiller
+    painkillers relaxant relaxants antidepressant antidepressants steroid steroids
+    inflammatories antiinflammatory antiinflammatories
     """
     )
 )
@@ -136,15 +139,20 @@ OTHER_PROCEDURES: Final = frozenset(
     )
 )
 _OTHER_PROCEDURE: Final = re.compile(r"\b(?:weight loss|c) (?:surgery|operation|op|section)\b")
-# A replaced hip or knee is another joint, however close to the back.
-_OTHER_JOINT: Final = re.compile(r"\b(?:hip|knee|shoulder|ankle|elbow) replacements?\b")
-# Words that show a message asks about physio itself, or about doing without a drug.
+# A replaced hip or knee is another joint, however close to the back; a cold sore or a sore
+# throat is no sore back.
+_OTHER_PART_PHRASES: Final = re.compile(
+    r"\b(?:hip|knee|shoulder|ankle|elbow) replacements?\b|\bcold sores?\b|\bsore throat\b"
+)
+# Words that show a message asks about physio itself, or about doing without a drug
+# ("what else helps", "get off the painkillers", "I'd rather not take pills").
 THERAPY_WORDS: Final = frozenset(
     words(
         """
     physio physios physiotherapy physiotherapist physiotherapists physical pt therapist
     therapists therapy exercise exercises exercising stretch stretches stretching rehab
     massage manual without instead alternative alternatives natural naturally less fewer
+    off stop stopping quit reduce cut wean else replace avoid rather
     """
     )
 )
@@ -158,19 +166,25 @@ _READING: Final = frozenset(
     words("mean means meaning explain interpret interpreting read look says say mentions")
 )
 # Subjects far from the body: pets, computer parts, films and music, lawns, office targets,
-# money. Next to them the knowledge base's words are used in another sense ("my cat's
-# posture", "stretch goals", "a treatment plan for the lawn", "the condition of my car"), so
-# such a message is only answered when it also names the writer's body, pain or therapy.
+# money and shopping, clothes and shoes, travel and restaurants. Next to them the knowledge
+# base's words are used in another sense ("my cat's posture", "stretch goals", "a treatment
+# plan for the lawn", "the condition of my car", "the best laptop to buy"), so such a
+# message is only answered when it also names the writer's body, pain or therapy.
 OTHER_SUBJECTS: Final = frozenset(
     words(
         """
-    cat cats kitten kittens puppy puppies pet pets horse horses hamster rabbit parrot
+    cat cats kitten kittens dog dogs puppy puppies pet pets horse horses hamster rabbit
+    parrot vet vets
     cpu gpu processor intel ryzen ssd wifi router modem backup icloud printer software
     film films movie movies cast actor actors actress trailer sequel netflix episode
     lyrics song songs album
     lawn lawns grass turf shrub shrubs moss fertiliser fertilizer compost
     goal goals kpi kpis okr okrs deadline deadlines promotion salary budget
-    sell selling resell mortgage invest investing stocks crypto
+    sell selling resell mortgage invest investing stocks crypto buy buying bought purchase
+    cheap cheapest brand brands deal deals discount
+    tv television rerun reruns cinema channel streaming
+    jeans trousers fabric shirt sweater jumper shoe shoes sneakers
+    restaurant restaurants taxi cab uber flight flights hotel hotels holiday
     """
     )
 )
@@ -192,9 +206,18 @@ HEALTH_WORDS: Final = frozenset(
     injury injured injure spine spinal lumbar disc discs sciatica sciatic nerve nerves
     muscle muscles physio physios physiotherapy physiotherapist physical pt therapist
     therapy exercise exercises rehab doctor gp surgery operation clinic appointment
-    symptoms spasm spasms backache lumbago
+    symptoms spasm spasms backache lumbago appointments session sessions physiotherapists
+    therapists injuries surgeon body joint joints hip hips leg legs bum buttock buttocks
     """
     )
+)
+# A message at least half of whose content words the knowledge base never uses, and that
+# names no back, body, pain, therapy, posture or stretching word, is about something else
+# ("treatment for dandruff", "who won the football"): not answered. (Messages that do name
+# one keep the looser `max_unknown_share`.)
+_UNANCHORED_UNKNOWN_SHARE = 0.5
+_TOPIC_ANCHORS: Final = frozenset(
+    words("posture postural slouch slouching stretch stretches stretching flexibility mobility")
 )
 _OWNED_BACK: Final = frozenset(
     words(
@@ -761,7 +784,7 @@ class Matcher:
             return found
         if not therapy and not known.isdisjoint(_REPORTS) and not known.isdisjoint(_READING):
             return next(t for t in tokens if t in _REPORTS)
-        joint = _OTHER_JOINT.search(joined)
+        joint = _OTHER_PART_PHRASES.search(joined)
         part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
         if part is not None and BACK_WORDS.isdisjoint(tokens):
             return part
@@ -773,6 +796,11 @@ class Matcher:
             found = next((t for t in tokens if t in OTHER_SUBJECTS), None)
         if found is not None and not self._about_health(tokens, known):
             return found
+        if known.isdisjoint(_TOPIC_ANCHORS) and not self._about_health(tokens, known):
+            content = self.normaliser.content(self._stems(text)[0])
+            unknown = [t for t in content if t not in self.idf]
+            if content and len(unknown) >= _UNANCHORED_UNKNOWN_SHARE * len(content):
+                return unknown[0]
         return None
 
     @staticmethod
