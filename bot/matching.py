@@ -184,7 +184,7 @@ OTHER_SUBJECTS: Final = frozenset(
     cheap cheapest brand brands deal deals discount
     tv television rerun reruns cinema channel streaming
     jeans trousers fabric shirt sweater jumper shoe shoes sneakers
-    restaurant restaurants taxi cab uber flight flights hotel hotels holiday
+    restaurant restaurants taxi cab uber flight flights hotel hotels
     """
     )
 )
@@ -212,18 +212,30 @@ HEALTH_WORDS: Final = frozenset(
     )
 )
 # A message at least half of whose content words the knowledge base never uses, and that
-# names no back, body, pain, therapy, posture or stretching word, is about something else
-# ("treatment for dandruff", "who won the football"): not answered. (Messages that do name
-# one keep the looser `max_unknown_share`.)
-_UNANCHORED_UNKNOWN_SHARE = 0.5
+# names no back, body, pain, therapy, posture, exercise or booking word, is about something
+# else ("treatment for dandruff", "who won the football"): not answered. (Messages that do
+# name one keep the looser `max_unknown_share`: "are you open on sundays" is a question.)
+_UNANCHORED_UNKNOWN_SHARE = 0.33
 _TOPIC_ANCHORS: Final = frozenset(
-    words("posture postural slouch slouching stretch stretches stretching flexibility mobility")
+    words(
+        """
+    posture postural slouch slouching sitting stretch stretches stretching flexibility
+    mobility exercise exercises workout plank planks pilates yoga swim swimming walking
+    lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
+    open opening book booking booked rebook reschedule cancel seen visit visits contact call
+    ring email phone number
+    """
+    )
+)
+# "back problems", "back wahala": the back is the subject whoever's it is.
+_BACK_TROUBLE: Final = frozenset(
+    words("problem problems issue issues trouble troubles wahala muscles muscle injury")
 )
 _OWNED_BACK: Final = frozenset(
     words(
         """
     my your his her their our the a lower upper mid middle bad sore stiff achy painful
-    aching weak injured whole
+    aching weak injured whole dodgy
     """
     )
 )
@@ -809,7 +821,12 @@ class Matcher:
         if not known.isdisjoint(HEALTH_WORDS):
             return True
         return any(
-            t == "back" and i > 0 and tokens[i - 1] in _OWNED_BACK for i, t in enumerate(tokens)
+            t == "back"
+            and (
+                (i > 0 and tokens[i - 1] in _OWNED_BACK)
+                or (i + 1 < len(tokens) and tokens[i + 1] in _BACK_TROUBLE)
+            )
+            for i, t in enumerate(tokens)
         )
 
     def decide(self, text: str) -> Decision:
