@@ -20,7 +20,13 @@ The call back (only when the engine is built with ``callbacks=True``, i.e. the a
 deliver requests): consent to share the screening summary, then a phone number (a shared
 contact or typed), then a review and Send. Cancel works at every step, and red flags still come
 first. Leaving the phone step by any route marks a reply ``keyboard="remove"`` so Telegram's
-share-contact keyboard goes away.
+share-contact keyboard goes away. In a group chat (``handle(..., private=False)``) no call back
+is taken: a phone number must not be asked for where others read it. Any call-back action there
+is answered with ``callback_private`` and a ``cb`` option, which the Telegram adapter shows as a
+link into the private chat (``t.me/<bot>?start=callback``, the same deep link mechanism as the
+screening's ``?start=screen``); ``/start callback`` begins the request there. The screening is
+not walked in a group either: starting it there (e.g. by typing the menu's number) gives its
+intro with a ``screen`` option, shown as the ``?start=screen`` link.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ SCHEMA: Final = 3
 MAX_ACTION_BYTES: Final = 40
 BOOKING_TOPIC: Final = "booking"
 COMMANDS: Final = ("start", "help", "topics", "screen", "cancel", "forget", "language")
+# ``/start <argument>`` from a deep link t.me/<bot>?start=<argument>: what to begin at once.
+START_SCREEN: Final = "screen"
+START_CALLBACK: Final = "callback"
 RELATED_LIMIT: Final = 3
 SUGGEST_LIMIT: Final = 3
 # A question kept for "none of these" is cut to this; the log needs the gist, not an essay.
@@ -339,8 +348,9 @@ def step_action(step_id: str, code: str) -> str:
 class _Out:
     """Replies and effects collected while handling one event."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, *, private: bool = True) -> None:
         self.now = now
+        self.private = private  # False in a group chat, where others read along
         self.replies: list[Reply] = []
         self.effects: list[Effect] = []
 
@@ -393,16 +403,20 @@ class Engine:
         event: Event,
         now: datetime,
         language_hint: str | None = None,
+        *,
+        private: bool = True,
     ) -> Turn:
         """Answer one event. Never raises for anything a user can send; never mutates input.
 
         ``language_hint``: the person's language as the client reports it (Telegram's
         ``language_code``, the terminal's ``LANG``); used until they choose one with /language.
+        ``private``: False in a group chat, where the screening and a call back are not done
+        (they are offered as options the adapter links to the private chat).
         """
         state = migrate(session, self.kb)
         if state["language"] not in self._languages:
             state["language"] = None  # a language the knowledge no longer has
-        return self._speaking(state, language_hint)._turn(state, event, now)
+        return self._speaking(state, language_hint)._turn(state, event, now, private)
 
     def _speaking(self, session: Mapping[str, Any], language_hint: str | None) -> Engine:
         chosen = session.get("language")
@@ -416,8 +430,8 @@ class Engine:
         says itself (a save failure, a refused button's toast)."""
         return self._speaking(session or {}, language_hint).kb
 
-    def _turn(self, state: Session, event: Event, now: datetime) -> Turn:
-        out = _Out(now)
+    def _turn(self, state: Session, event: Event, now: datetime, private: bool = True) -> Turn:
+        out = _Out(now, private=private)
         # Count a new conversation for /stats (issue 8): the first event of a session, or one
         # after CONVERSATION_IDLE of silence. Only the engine sees both the session and the
         # clock; an unreadable or naive-vs-aware time counts as new rather than raising.
@@ -428,13 +442,18 @@ class Engine:
         if idle is None or idle >= CONVERSATION_IDLE:
             out.effects.append(Count("conversation"))
         asking_phone = _callback_step(state) == "phone"
+        if not private:
+            # The screening (health answers) and a call back (a phone number) never go on
+            # where others read along; see _start_screening and _callback_press.
+            state["callback"] = None
+            state["screening"] = None
         if isinstance(event, Text):
             self._on_text(state, event.text, now, out)
         elif isinstance(event, Press):
             self._on_press(state, event.action, now, out)
         elif isinstance(event, Command):
             self._on_command(state, event, now, out)
-        elif isinstance(event, Contact) and asking_phone:
+        elif isinstance(event, Contact) and _callback_step(state) == "phone":
             self._callback_phone(state, event.phone[:MAX_CONTACT_CHARS], event.name, out)
         else:
             out.say(self.msg.text_only, () if state["screening"] else self._main_menu())
@@ -525,8 +544,11 @@ class Engine:
                 out.say(self.msg.callback_cancelled, self._main_menu())
                 return
         if name == "start":
-            if command.argument == "screen":  # deep link t.me/<bot>?start=screen
+            if command.argument == START_SCREEN:  # deep link t.me/<bot>?start=screen
                 self._start_screening(state, out)
+                return
+            if command.argument == START_CALLBACK and self.callbacks:  # ?start=callback
+                self._callback_press(state, "cb", out)
                 return
             out.say(self.msg.greeting, self._main_menu())
             self._resume_screening(state, out)
@@ -595,7 +617,7 @@ class Engine:
         if not text.strip():
             out.say(self.msg.ask_prompt)
             return
-        kind = small_talk(text)
+        kind = small_talk(text, self.kb.language)
         if kind is not None:
             greeting = {
                 "hello": (self.msg.small_talk_hello, True),
@@ -606,7 +628,7 @@ class Engine:
             reply, with_menu = greeting[kind]
             out.say(reply, self._main_menu() if with_menu else ())
             return
-        refusal = declined(text)
+        refusal = declined(text, self.kb.language)
         decision = self.kb.matcher.decide(text)
         if refusal is not None:
             decline = self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis
@@ -694,6 +716,11 @@ class Engine:
 
     def _start_screening(self, state: Session, out: _Out) -> None:
         state["pending_question"] = None
+        if not out.private:
+            # As the Telegram adapter does for /screen in a group: the option becomes a link
+            # into the private chat (t.me/<bot>?start=screen).
+            out.say(self.kb.screening.intro, [Option(self.btn.screen, "screen")])
+            return
         first = self.kb.screening.steps[0]
         state["screening"] = {"step": first.id, "answers": []}
         flag = state.get("red_flag")
@@ -743,7 +770,7 @@ class Engine:
         step = self._current_step(state, out)
         if step is None:
             return
-        answer = parse_answer(text)
+        answer = parse_answer(text, self.kb.language)
         if answer == "back":
             self._screening_back(state, out)
             return
@@ -755,7 +782,7 @@ class Engine:
             self._screening_answer(state, answer, out)
             return
         # Not an answer: a question is answered and the step asked again.
-        kind = small_talk(text)
+        kind = small_talk(text, self.kb.language)
         if kind in ("hello", "thanks", "bye"):
             chat = {
                 "hello": self.msg.small_talk_hello,
@@ -766,7 +793,7 @@ class Engine:
             self._resume_screening(state, out)
             return
         if kind is None:
-            refusal = declined(text)
+            refusal = declined(text, self.kb.language)
             decision = self.kb.matcher.decide(text)
             decline = self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis
             if refusal is not None and not self._already_says(decision, decline):
@@ -846,6 +873,11 @@ class Engine:
         step = _callback_step(state)
         if not self.callbacks:
             self._stale(state, out)
+        elif not out.private:
+            # Consent, the phone number and the summary are for the person alone: the
+            # adapter turns this option into a link to the private chat.
+            state["callback"] = None
+            out.say(self.msg.callback_private, [Option(self.btn.callback, "cb")])
         elif action == "cb":
             self._callback_start(state, out)
         elif action == "cb:y" and step == "consent":
@@ -873,7 +905,7 @@ class Engine:
     def _callback_text(self, state: Session, text: str, out: _Out) -> bool:
         """A typed reply during the call-back request; False if it is not part of it."""
         step = _callback_step(state)
-        answer = parse_answer(text)
+        answer = parse_answer(text, self.kb.language)
         if answer in ("cancel", "no"):
             self._callback_cancel(state, out)
         elif step == "phone":

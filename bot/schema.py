@@ -237,6 +237,15 @@ class Messages(Strict):
     callback_sending: Text = Field(description="After Send: the request is on its way.")
     callback_sent: Text = Field(description="Once the clinic's chat has received the request.")
     callback_cancelled: Text = Field(description="When the call-back request is cancelled.")
+    # A default, so a clinic's messages.yaml written before this key still loads.
+    callback_private: Text = Field(
+        default=(
+            "I take call-back requests in a private chat, so your phone number stays out of "
+            "this group. Tap the button below to continue there."
+        ),
+        description="In a group chat, when a call back is asked for: it continues in a private "
+        "chat (the button opens it).",
+    )
 
 
 class Buttons(Strict):

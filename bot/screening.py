@@ -14,117 +14,251 @@ from bot.schema import ANSWER_IDS, AnswerId, Outcome, ScoreBand, ScreeningFile, 
 Answered = tuple[str, AnswerId]  # (step id, answer), in the order they were given
 Control = Literal["back", "cancel"]
 
-# Typed answers, compared after folding case and punctuation. Whole-message forms first; the
-# first-word rule below catches "yes, since May" and "no never".
-_YES: Final = frozenset(
-    [
-        "yes",
-        "y",
-        "yeah",
-        "yea",
-        "yep",
-        "yup",
-        "ya",
-        "yah",
-        "aye",
-        "sure",
-        "correct",
-        "true",
-        "definitely",
-        "absolutely",
-        "affirmative",
-        "i do",
-        "i have",
-        "i am",
-        "it is",
-        "it does",
-        "right",
-        "uh huh",
-        "of course",
-    ]
+# Typed answers belong to a language: a Spanish session reads "sí", "claro", "no sé" and an
+# English one "yeah", "dunno". Each language has its own lists rather than one merged list,
+# because words collide across languages: "y" is "yes" in an English chat but "and" in a
+# Spanish one ("y me duele la pierna"), and "no se" is a whole answer only in Spanish.
+# The phrases are compared with the message folded (case, punctuation) and also with its
+# accents removed, so "si" and "sí", "adios" and "adiós" both match a phrase written without
+# accents, while a phrase written with an accent ("no sé") matches only when it was typed so.
+
+
+@dataclass(frozen=True)
+class AnswerWords:
+    """One language's typed screening answers."""
+
+    yes: frozenset[str]  # the whole message
+    no: frozenset[str]
+    not_sure: tuple[str, ...]  # the whole message, or its start ("not sure, maybe")
+    not_sure_exact: frozenset[str]  # only as the whole message
+    back: frozenset[str]
+    cancel: frozenset[str]
+    first_word_yes: frozenset[str]  # "yes, since May"
+    first_word_no: frozenset[str]  # "no never"
+
+
+ENGLISH_ANSWERS: Final = AnswerWords(
+    yes=frozenset(
+        [
+            "yes",
+            "y",
+            "yeah",
+            "yea",
+            "yep",
+            "yup",
+            "ya",
+            "yah",
+            "aye",
+            "sure",
+            "correct",
+            "true",
+            "definitely",
+            "absolutely",
+            "affirmative",
+            "i do",
+            "i have",
+            "i am",
+            "it is",
+            "it does",
+            "right",
+            "uh huh",
+            "of course",
+        ]
+    ),
+    no=frozenset(
+        [
+            "no",
+            "n",
+            "nope",
+            "nah",
+            "na",
+            "never",
+            "negative",
+            "none",
+            "false",
+            "not really",
+            "not at all",
+            "i dont",
+            "i do not",
+            "i havent",
+            "i have not",
+            "i am not",
+            "im not",
+            "it isnt",
+            "it doesnt",
+            "no way",
+            "nothing like that",
+        ]
+    ),
+    not_sure=(
+        "not sure",
+        "unsure",
+        "dont know",
+        "do not know",
+        "i dont know",
+        "idk",
+        "dunno",
+        "no idea",
+        "maybe",
+        "perhaps",
+        "possibly",
+        "not certain",
+        "im not sure",
+        "i am not sure",
+        "cant tell",
+        "can not tell",
+        "cannot tell",
+        "hard to say",
+        "no clue",
+    ),
+    not_sure_exact=frozenset(),
+    back=frozenset(["back", "go back", "previous", "previous question", "undo"]),
+    cancel=frozenset(["cancel", "stop", "quit", "exit", "end", "stop it", "cancel it"]),
+    first_word_yes=frozenset(["yes", "yeah", "yep", "yup", "yea", "y"]),
+    first_word_no=frozenset(["no", "nope", "nah", "never"]),
 )
-_NO: Final = frozenset(
-    [
-        "no",
-        "n",
-        "nope",
-        "nah",
-        "na",
-        "never",
-        "negative",
-        "none",
-        "false",
-        "not really",
-        "not at all",
-        "i dont",
-        "i do not",
-        "i havent",
-        "i have not",
-        "i am not",
-        "im not",
-        "it isnt",
-        "it doesnt",
-        "no way",
-        "nothing like that",
-    ]
+
+SPANISH_ANSWERS: Final = AnswerWords(
+    yes=frozenset(
+        [
+            "si",
+            "sip",
+            "sii",
+            "siii",
+            "claro",
+            "claro que si",
+            "por supuesto",
+            "desde luego",
+            "efectivamente",
+            "exacto",
+            "correcto",
+            "cierto",
+            "afirmativo",
+            "asi es",
+            "eso es",
+            "totalmente",
+            "seguro",
+            "si tengo",
+            "lo tengo",
+            "me pasa",
+            "si me pasa",
+            "yes",  # English slips into Spanish chats; "y" alone does not (it means "and")
+        ]
+    ),
+    no=frozenset(
+        [
+            "no",
+            "nop",
+            "nope",
+            "nunca",
+            "jamas",
+            "negativo",
+            "para nada",
+            "en absoluto",
+            "de ninguna manera",
+            "claro que no",
+            "que va",
+            "nada",
+            "nada de eso",
+            "ninguno",
+            "ninguna",
+            "tampoco",
+            "no tengo",
+            "no me pasa",
+            "no lo tengo",
+            "no nunca",
+        ]
+    ),
+    # "no se" without the accent also starts "no se me duerme la pierna" (a "no" answer), so
+    # only the accented "no sé" counts as a start; unaccented, it must be the whole message.
+    not_sure=(
+        "no sé",
+        "no lo se",
+        "no estoy seguro",
+        "no estoy segura",
+        "no lo tengo claro",
+        "no sabria decir",
+        "no sabria decirte",
+        "no tengo ni idea",
+        "no tengo idea",
+        "ni idea",
+        "no me acuerdo",
+        "no recuerdo",
+        "no estoy muy seguro",
+        "no estoy muy segura",
+        "quizas",
+        "quiza",
+        "tal vez",
+        "a lo mejor",
+        "puede ser",
+        "puede que",
+        "es posible",
+        "dificil de decir",
+    ),
+    not_sure_exact=frozenset(["no se", "nose", "nse", "depende", "mas o menos", "puede"]),
+    back=frozenset(
+        ["atras", "volver", "volver atras", "anterior", "pregunta anterior", "deshacer"]
+    ),
+    cancel=frozenset(
+        ["cancelar", "cancela", "parar", "para", "salir", "terminar", "basta", "stop", "dejalo"]
+    ),
+    first_word_yes=frozenset(["si", "sip", "claro"]),
+    first_word_no=frozenset(["no", "nop", "nunca", "jamas", "tampoco"]),
 )
-_NOT_SURE: Final = (
-    "not sure",
-    "unsure",
-    "dont know",
-    "do not know",
-    "i dont know",
-    "idk",
-    "dunno",
-    "no idea",
-    "maybe",
-    "perhaps",
-    "possibly",
-    "not certain",
-    "im not sure",
-    "i am not sure",
-    "cant tell",
-    "can not tell",
-    "cannot tell",
-    "hard to say",
-    "no clue",
-)
-_BACK: Final = frozenset(["back", "go back", "previous", "previous question", "undo"])
-_CANCEL: Final = frozenset(["cancel", "stop", "quit", "exit", "end", "stop it", "cancel it"])
-_FIRST_WORD_YES: Final = frozenset(["yes", "yeah", "yep", "yup", "yea", "y"])
-_FIRST_WORD_NO: Final = frozenset(["no", "nope", "nah", "never"])
+
+# By the knowledge base's ``language`` code; a language without lists reads English words.
+ANSWER_WORDS: Final[Mapping[str, AnswerWords]] = {"en": ENGLISH_ANSWERS, "es": SPANISH_ANSWERS}
 
 
 def fold(text: str) -> str:
-    """Case, accents, apostrophes and punctuation folded: "Don't know!" -> "dont know"."""
+    """Case, apostrophes and punctuation folded: "Don't know!" -> "dont know" (accents kept)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = re.sub(r"['’‘`]", "", text)
     text = re.sub(r"[^\w\s]", " ", text)
     return " ".join(text.split())
 
 
-def parse_answer(text: str) -> AnswerId | Control | None:
-    """What a typed reply means for a screening step, or None when it is not an answer."""
+def unaccented(folded: str) -> str:
+    """A folded text without its accents: "adiós, no sé" -> "adios, no se"."""
+    decomposed = unicodedata.normalize("NFD", folded)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
+
+
+def parse_answer(text: str, language: str = "en") -> AnswerId | Control | None:
+    """What a typed reply means for a screening step, or None when it is not an answer.
+
+    ``language``: the code of the language the conversation is in (its word lists are used).
+    """
+    words = ANSWER_WORDS.get(language, ENGLISH_ANSWERS)
     folded = fold(text)
     if not folded:
         return None
-    if folded in _BACK:
+    forms = {folded, unaccented(folded)}
+
+    def whole(phrases: frozenset[str]) -> bool:
+        return not forms.isdisjoint(phrases)
+
+    if whole(words.back):
         return "back"
-    if folded in _CANCEL:
+    if whole(words.cancel):
         return "cancel"
-    if folded in _YES:
+    if whole(words.yes):
         return "yes"
-    if folded in _NO:
+    if whole(words.no):
         return "no"
-    if any(folded == p or folded.startswith(p + " ") for p in _NOT_SURE):
+    if whole(words.not_sure_exact) or any(
+        form == p or form.startswith(p + " ") for form in forms for p in words.not_sure
+    ):
         return "not-sure"
     # "Yes, since May" answers the question; "yes but does physio help?" is a question.
     if text.rstrip().endswith("?"):
         return None
-    first = folded.split()[0]
-    if first in _FIRST_WORD_YES:
+    first = {form.split()[0] for form in forms}
+    if not first.isdisjoint(words.first_word_yes):
         return "yes"
-    if first in _FIRST_WORD_NO:
+    if not first.isdisjoint(words.first_word_no):
         return "no"
     return None
 

@@ -131,6 +131,24 @@ def test_unanswered_question_added_as_phrasing_then_answered(
     assert wait_for_text(api, ADMIN, "No unanswered questions", mark)
 
 
+def test_in_a_group_the_call_back_opens_the_private_chat(bot: BotProcess, api: FakeBotApi) -> None:
+    group, user = -100880, Player(api, 3005)
+    mark = api.mark()
+    api.group_message(user.id, group, "@clinic_pt_bot can I book a session for my back?")
+    [booking] = api.wait_for_messages(group, 1, WAIT, since=mark)
+    link = booking.button("Ask for a call back")
+    assert link["url"] == "https://t.me/clinic_pt_bot?start=callback"
+    assert "callback_data" not in link
+    # Telegram opens the private chat and sends /start callback: the request starts there.
+    [consent] = user.command("start", args="callback")
+    [ask_phone], _ = user.press("Yes, share it", message=consent)
+    assert (ask_phone.reply_markup or {})["keyboard"][0][0]["request_contact"] is True
+    [cancelled] = user.say("cancel")
+    assert "cancelled" in cancelled.plain_text
+    # Nothing in the group asked for a number.
+    assert not any("keyboard" in (m.reply_markup or {}) for m in api.messages(group))
+
+
 def test_callback_delivered_once_after_an_error_and_a_restart(
     bot: BotProcess, api: FakeBotApi
 ) -> None:

@@ -249,6 +249,8 @@ class _Scripted(Engine):
         event: Event,
         now: datetime,
         language_hint: str | None = None,
+        *,
+        private: bool = True,
     ) -> Turn:
         if isinstance(self.reply, Exception):
             raise self.reply
@@ -344,3 +346,89 @@ def test_rig_closes_cleanly(kb: KnowledgeBase, tmp_path: Path) -> None:
     rig.process(queued)
     assert rig.api.messages(USER)
     rig.close()
+
+
+# --- call backs in a group -------------------------------------------------------------------
+
+GROUP = -100424242
+
+
+@pytest.fixture
+def clinic_rig(kb: KnowledgeBase, tmp_path: Path) -> Iterator[BotRig]:
+    """The rig with a clinic chat configured, so call backs are offered."""
+    api = FakeBotApi(TOKEN, bot_username="clinic_pt_bot").start()
+    settings = Settings(
+        telegram=TelegramSettings(api_base_url=api.base_url, admin_chat_id=ADMIN),
+        data_dir=tmp_path,
+    )
+    rig = BotRig(kb, tmp_path, settings=settings, api=api)
+    try:
+        yield rig
+    finally:
+        rig.close()
+        api.stop()
+
+
+def _sent(rig: BotRig, queued: Any, chat_id: int) -> list[Any]:
+    mark = rig.api.mark()
+    rig.process(queued)
+    return rig.api.messages_since(mark, chat_id)
+
+
+def test_in_a_group_the_call_back_is_a_link_to_the_private_chat(
+    clinic_rig: BotRig, kb: KnowledgeBase
+) -> None:
+    api, label = clinic_rig.api, kb.messages.buttons.callback
+    question = "@clinic_pt_bot how would I go about booking a first appointment?"
+    [booking] = _sent(clinic_rig, api.group_message(USER, GROUP, question), GROUP)
+    button = booking.button(label)
+    assert button["url"] == "https://t.me/clinic_pt_bot?start=callback"
+    assert "callback_data" not in button
+    assert booking.callback_data  # the related topics are still ordinary buttons
+    # Typing the option's label in the group (a reply to the bot) asks nothing either.
+    typed = api.user_text(USER, label, chat_id=GROUP, chat_type="supergroup", reply_to_bot=True)
+    [pointer] = _sent(clinic_rig, typed, GROUP)
+    assert pointer.plain_text == kb.messages.messages.callback_private.strip()
+    assert pointer.button(label)["url"] == "https://t.me/clinic_pt_bot?start=callback"
+    group_messages = api.messages(GROUP)
+    assert not any("keyboard" in (m.reply_markup or {}) for m in group_messages)
+    assert not any(kb.messages.buttons.callback_consent in str(m.buttons) for m in group_messages)
+    # Following the link: /start callback in the private chat asks for consent, then the number.
+    [consent] = _sent(clinic_rig, api.user_command(USER, "start", args="callback"), USER)
+    assert [b["text"] for b in consent.buttons] == ["Yes, share it", "Cancel"]
+    press = api.press_button(USER, consent, consent.button("Yes, share it")["callback_data"])
+    [ask_phone] = _sent(clinic_rig, press, USER)
+    assert (ask_phone.reply_markup or {})["keyboard"][0][0]["request_contact"] is True
+
+
+def test_in_a_private_chat_the_call_back_button_works_as_before(
+    clinic_rig: BotRig, kb: KnowledgeBase
+) -> None:
+    api, label = clinic_rig.api, kb.messages.buttons.callback
+    asked = api.user_text(USER, "how do I make an appointment at the clinic?")
+    [booking] = _sent(clinic_rig, asked, USER)
+    button = booking.button(label)
+    assert "url" not in button
+    [consent] = _sent(clinic_rig, api.press_button(USER, booking, button["callback_data"]), USER)
+    assert [b["text"] for b in consent.buttons] == ["Yes, share it", "Cancel"]
+
+
+def test_in_a_group_the_screening_is_a_link_to_the_private_chat(
+    clinic_rig: BotRig, kb: KnowledgeBase
+) -> None:
+    api = clinic_rig.api
+    [menu] = _sent(clinic_rig, api.group_message(USER, GROUP, "/start"), GROUP)
+    assert (
+        menu.button(kb.messages.buttons.screen)["url"] == "https://t.me/clinic_pt_bot?start=screen"
+    )
+    # Picking it by number in a reply to the bot: the intro and the link, no health question.
+    typed = api.user_text(USER, "2", chat_id=GROUP, chat_type="supergroup", reply_to_bot=True)
+    [intro] = _sent(clinic_rig, typed, GROUP)
+    assert intro.plain_text == kb.screening.intro.strip()
+    assert intro.buttons == [
+        {"text": kb.messages.buttons.screen, "url": "https://t.me/clinic_pt_bot?start=screen"}
+    ]
+    assert not any(kb.screening.steps[0].question in m.plain_text for m in api.messages(GROUP))
+    # The link's /start screen in the private chat asks the first question.
+    _, first = _sent(clinic_rig, api.user_command(USER, "start", args="screen"), USER)
+    assert first.plain_text == kb.screening.steps[0].question.strip()

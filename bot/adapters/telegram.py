@@ -19,8 +19,11 @@ What is Telegram's own and so lives here:
   answered exactly once.
 - **Sending**: a typing indicator first, HTML parse mode, link previews off; a send that fails
   on the network is retried with back-off, and a 429 is waited out by PTB's rate limiter.
-- **Group chats**: only commands, mentions of the bot and replies to the bot are read; the
-  screening (health questions) is offered through a deep link into a private chat.
+- **Group chats**: only commands, mentions of the bot and replies to the bot are read. The
+  engine is told the chat is not private, so it never walks the screening (health questions)
+  or takes a call back (a phone number) there; the ``screen`` and ``cb`` options it gives
+  instead are drawn as link buttons into the private chat (``t.me/<bot>?start=screen`` /
+  ``?start=callback``, see ``PRIVATE_ACTIONS``), where ``/start <payload>`` begins them.
 - **Edited messages are ignored on purpose**: an edit of an old message would otherwise be
   taken as the answer to whatever screening step is current, which would be wrong.
 - **Admin commands** (``/reload``, ``/stats``, ``/unanswered``) for ``telegram.admin_ids``;
@@ -42,10 +45,10 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from telegram import (
     BotCommand,
@@ -92,6 +95,8 @@ from bot.adapters.telegram_http import AiohttpRequest
 from bot.config import ConfigError, Settings
 from bot.engine import (
     COMMANDS,
+    START_CALLBACK,
+    START_SCREEN,
     Command,
     Count,
     Engine,
@@ -129,7 +134,11 @@ COMMAND_DESCRIPTIONS: Final[dict[str, str]] = {
     "stats": "Admin: usage figures",
     "unanswered": "Admin: questions I could not answer",
 }
-DEEP_LINK_SCREEN: Final = "screen"
+# /start payloads of the deep links into the private chat (t.me/<bot>?start=<payload>).
+DEEP_LINK_SCREEN: Final = START_SCREEN
+DEEP_LINK_CALLBACK: Final = START_CALLBACK
+# In a group, the engine actions that continue in the private chat, by deep link payload.
+PRIVATE_ACTIONS: Final[dict[str, str]] = {"screen": DEEP_LINK_SCREEN, "cb": DEEP_LINK_CALLBACK}
 # Telegram counts message length in UTF-16 code units after entity parsing.
 MAX_MESSAGE: Final = MessageLimit.MAX_TEXT_LENGTH
 MAX_CALLBACK_BYTES: Final = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
@@ -217,10 +226,13 @@ def to_html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def keyboard_rows(options: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+_Item = TypeVar("_Item")
+
+
+def keyboard_rows(options: Sequence[tuple[str, _Item]]) -> list[list[tuple[str, _Item]]]:
     """Pack (label, data) pairs into rows: short labels side by side, long ones alone."""
-    rows: list[list[tuple[str, str]]] = []
-    row: list[tuple[str, str]] = []
+    rows: list[list[tuple[str, _Item]]] = []
+    row: list[tuple[str, _Item]] = []
     width = 0
     for label, data in options:
         size = len(label) + 2
@@ -291,17 +303,33 @@ def render(
 
 
 def make_keyboard(
-    options: Iterable[Option], signer: CallbackSigner, chat_id: int, user_id: int
+    options: Iterable[Option],
+    signer: CallbackSigner,
+    chat_id: int,
+    user_id: int,
+    links: Mapping[str, str] | None = None,
 ) -> InlineKeyboardMarkup | None:
-    pairs = [(o.label, signer.sign(o.action, chat_id, user_id)) for o in options]
+    """Options as signed callback buttons; an action found in ``links`` opens that URL."""
+    links = links or {}
+    pairs = [
+        (
+            o.label,
+            InlineKeyboardButton(o.label, url=links[o.action])
+            if o.action in links
+            else InlineKeyboardButton(
+                o.label, callback_data=signer.sign(o.action, chat_id, user_id)
+            ),
+        )
+        for o in options
+    ]
     if not pairs:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in keyboard_rows(pairs)
-        ]
-    )
+    return InlineKeyboardMarkup([[button for _, button in row] for row in keyboard_rows(pairs)])
+
+
+def private_link(username: str, payload: str) -> str:
+    """The deep link into the private chat with the bot that sends ``/start <payload>``."""
+    return create_deep_linked_url(username, payload)
 
 
 # --- ordering --------------------------------------------------------------------------------
@@ -639,9 +667,6 @@ class TelegramBot:
             if event.name in ADMIN_COMMANDS and message.from_user.id in self.admin_ids:
                 await self._admin(update, context, event.name)
                 return
-            if message.chat.type != ChatType.PRIVATE and _wants_screening(event):
-                await self._screen_in_private(update, context)
-                return
         await self._converse(update, context, event)
 
     async def on_other(self, update: Update, context: Context) -> None:
@@ -678,10 +703,6 @@ class TelegramBot:
             # Someone else's button in a group (or forged): a toast for the presser only,
             # nothing in the conversation of the person the button was for.
             await self._answer_query(query, self.messages.stale_button)
-            return
-        if action == DEEP_LINK_SCREEN and not private:
-            await self._answer_query(query, None)
-            await self._screen_in_private(update, context)
             return
         # In a private chat a refused press still goes to the engine, as an action it cannot
         # know (""), so it answers the way it answers any stale button: saying so and showing
@@ -742,7 +763,8 @@ class TelegramBot:
         except StorageError as exc:
             log.warning("a session could not be loaded; answering without it: %s", exc)
             session, loaded = None, False
-        turn = engine.handle(session, event, now, user.language_code)
+        private = chat.type == ChatType.PRIVATE
+        turn = engine.handle(session, event, now, user.language_code, private=private)
         spoken = engine.language_of(turn.session, user.language_code).messages.messages
         forgot = any(isinstance(e, ForgetUser) for e in turn.effects)
         # Not saved after a failed load: that would overwrite the stored session, which may be
@@ -814,8 +836,13 @@ class TelegramBot:
         chat: str = ChatType.PRIVATE,
     ) -> None:
         first = True
+        links: dict[str, str] = {}
+        if chat != ChatType.PRIVATE:
+            # What must not happen in front of the group opens the private chat instead.
+            username = context.bot.username
+            links = {a: private_link(username, p) for a, p in PRIVATE_ACTIONS.items()}
         for reply in replies:
-            keyboard = make_keyboard(reply.options, self.signer, chat_id, user_id)
+            keyboard = make_keyboard(reply.options, self.signer, chat_id, user_id, links)
             for part in render(reply, keyboard or reply_markup(reply, self)):
                 # In a group, the first message answers the person's message so others can see
                 # whom it is for.
@@ -913,21 +940,6 @@ class TelegramBot:
                 return re.sub(r"\s+", " ", stripped) if stripped else stripped
         return None
 
-    async def _screen_in_private(self, update: Update, context: Context) -> None:
-        """The screening asks about health: offer it in a private chat via a deep link."""
-        chat = update.effective_chat
-        if chat is None:
-            return
-        kb = self.engine.kb
-        url = create_deep_linked_url(context.bot.username, DEEP_LINK_SCREEN)
-        keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(kb.messages.buttons.screen, url=url)]]
-        )
-        reply_to = update.message.message_id if update.message is not None else None
-        quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        for part in render(Reply(kb.screening.intro), keyboard):
-            await self._send_one(context, chat.id, part, quote)
-
     async def _admin(self, update: Update, context: Context, name: str) -> None:
         chat = update.effective_chat
         if chat is None:
@@ -972,10 +984,6 @@ def _reload_failed(problems: Sequence[Problem], *, automatic: bool) -> str:
 def _command_target(text: str) -> str | None:
     head = text.strip().split(maxsplit=1)[0] if text.strip() else ""
     return head.partition("@")[2] or None
-
-
-def _wants_screening(event: Command) -> bool:
-    return event.name == "screen" or (event.name == "start" and event.argument == DEEP_LINK_SCREEN)
 
 
 def _kind_of(message: Message) -> str:
