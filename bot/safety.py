@@ -8,9 +8,143 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bot.matching import Normaliser, stem, words
+from bot.matching import Normaliser, stem, tokenize, words
 from bot.schema import RedFlagsFile
 
+# Everyday English words that the typo corrector would turn into a red-flag word, each one
+# word from a knowledge word ("leaving" -> "leaking", "meeting" -> "melting", "weed" -> "wee",
+# "consultant" -> "constant", "steady" -> "unsteady", "abnormal" -> "normal"). The red-flag
+# check leaves them as they are. Found by running an English word list through the corrector
+# and keeping the common words (not "loosing" or "huts": misspellings of "losing", "hurts").
+_EVERYDAY: Final = frozenset(
+    words(
+        """
+    abnormal abnormally accent accents accidental ace aces acknowledge admiration ads aged
+    airy alas ale alike ally aloft along amir amp anew angled angling anon ant ants apart
+    ape apes applies arches ardent arena ark arm arresting art arts aside ass asteroid
+    asteroids awaken backing bah baked bald bang banging bangs banjo bat batch batches beach
+    bead beads beast beating beatings becoming bends bets betting biker billing bin bisexual
+    black blacked blacks blast blasted blasting bleak bled bless blot blow bond bonded boner
+    booth borne bot bounded bouts bowling brad brag bragging bran brat bray bred bridging
+    brig bring brings broad broker broth brushed buds bump buns bunting burying bush bust
+    busy butte buys cable cache cages cal calif calling cameo canister cans carbs carp cart
+    carts cash cashed catches catering cease ceases cellars chad chained chant chanting char
+    charged charges charging chatting chem chilli chilly chipped chipping chit choking
+    chopper clapped clapping clashed cleanser clerical clipper close closing clot coaching
+    cock cod col collusion combing comet comets comfortably commodore cones constraint
+    consultant contestant continent continents contingency contingent cooling cooperation
+    copper creating crescent crest crooked cropped cropping crumble crumbling cuff cuffs
+    cult cunning cunt cups curt cute czar dam debating decrees dedication deposition
+    depressing detention dice dinner directing dive diverting dollars don donut dot dread
+    dressing dripping drone drove drown dug duress ear eased east eats editing eds eel eels
+    eight ejection election emission emissions emotion emotions enacting enduring enrolled
+    enrolling entangled enticing eradication erase escaping ether eve event exchange
+    exchanged exchanges exchanging explained exposition expressing fable fail failing fair
+    fear feasible feat fend fibre fighter filling fitting flapping flashes fleet flew fling
+    flipped flipping float flood floods floss flour flowed flux follower foo fooling ford
+    fore fork formally fort founded fro fueling fur gage gall gap gaps gasping genitalia
+    gent gents given gliding gloss goat gong gout govt gown graduation grange grape grapes
+    grasping grave grieving grin gripped gripping grounded gunning hacking hair hallways
+    hanged hash hatches hatching haven hawking hays head heard heron highs hill hills hint
+    hitting hoard hoe holding holed howl hunting hurling iced importance imposition
+    impressing improper improperly incoming indifference indifferent infectious inference
+    informal informally initiate inmate inning ins insensitive insider insiders insights
+    inspecting inspection instantly int intimidate intro irradiation issuing kicker kinda
+    kissing knew knight knights knowingly known lacking lad lags lair lap laps lash lashing
+    lass lat laws lay leach leading leaping leases leasing least leaving legalizing legions
+    lend lends lent lest letting lever lied lien lies lieu lighted lighten lightening lime
+    linen liner lips listener listing lit lite lock loco log logo lone loom loop loot
+    looting loser lotus loved lover maker makers mall manning marching marking markings mas
+    mash mashed masking masks matches matching matte meats mediation meditation meeting
+    melts men mice missing mission misused moaning moderation mold molding moved mover
+    movers movie movies munch nagging neat needless neither neon nesting netting newt nit
+    noon notation note noting noun oft oiled oncoming operating operational opposition
+    orally orange ordinary ordination organism ounce ours overt paced packaged packaging
+    page pages paid pair panicked panicking pans par parent parking pas passing pat path
+    pats peach peaches peaking peat peek peel peeling peep peer pens pension perception
+    perfection permission petite petting picking pies pigs pine pines ping pink pinning
+    pinto pitches plain plants plating plot plots plump plush poaching pol polling polo pond
+    ponds pooh pooping pop ports positional pot potion pounded powder praise praised pres
+    pressuring primate primates probes processing propel property propped prosper pruning
+    pups pus quit racking rag rage rages raging rail railways rain raising ranger ranging
+    rank rant raping rash reaching reacting reaction reading realism realist recycling
+    reeling regional relating relied religion religions removing rent renting resembling
+    resisting resorting restarted restoring resulting reworked rig rigorous rigs ringing
+    ripped ripping rise robbing rod rooting rotate rounder rout rover ruby rug rugs ruin
+    ruining ruins rune rushed sacking sage sales sand sans sash saying sayings scant scar
+    scars scattering scrambling scratching scrolling sea seas seating send sends sensational
+    setting seven sexy shading shaft shalt shame shaming shaping shard sharing sharpening
+    shattering shave shingles shining shipped shitting shoot shooter shopped short shout
+    show shows shred sided siding sill silvery sing sinking sinner sins sipping situ sizes
+    ski skipped skipping skit slapped slashed slicing slider slipper slit smacking smuggling
+    snapping snappy snickers snowing soaking sociologist sounded spanning speeding spit
+    spitting splash splitting spoiled squad staffed staging stared staring starling starred
+    starring stars starter starters startled startling startups starved starving stat stated
+    stating stats steady steam steep stepped stiles stinging stings stitches stomp stoner
+    stopper strand strangled stray streamer streaming striped stripped stripping strolling
+    struck stuffing stuffy styling supporter swallow swapping swarm swat swaying swearing
+    sweaters sweeping swipe sword swords systemic table tail tame tart tax taxis teaching
+    team tease tee temperate tempo tempt tend tended tends testing thee thinker thorough
+    though thought threatens throw throwing thy ties timer timers tin ting tipping tissues
+    titles tone tones tool tools topped tops torches touring tout town tradition traditions
+    tram trapping trashed tray treason treating trip tripled trips troll trolling trough
+    troy tuck tumbled tumbling turned turning tweak tweeting twinkle tying ump unbeatable
+    unbreakable unbroken unchanged uncomfortable uncontrolled underwater unfolding unite
+    unlikely unnoticed unstable untouched upbringing upcoming uplifting upstairs upstream
+    vaginal vain vane variant varies vary venting vetting vice wage wages waiter waning
+    warming warring wary watches watching wavy weaknesses wearing weed weep weeping weighs
+    wen wept whaling whatsoever wheeled wheeling wheels whipping whit width wildly winner
+    witch witches won woo wording wore world worlds worsen wounded wrestling zone zones
+    """
+    )
+)
+# Dialect and spoken spellings read as the plain word before typo correction, so "a cannae
+# feel masel" is "I can't feel myself" and "aff the roof" is "off the roof". A value of two
+# words keeps both readings of an ambiguous misspelling: "fel" is "feel" or "fell".
+_DIALECT: Final = {
+    **dict.fromkeys(words("cannae canna cyaan kyaan caan kaint cain"), "cant"),
+    **dict.fromkeys(words("couldnae cudnae"), "couldnt"),
+    **dict.fromkeys(words("dinnae dinna dinny"), "dont"),
+    **dict.fromkeys(words("didnae didny"), "didnt"),
+    **dict.fromkeys(words("isnae isny"), "isnt"),
+    **dict.fromkeys(words("wasnae wasny"), "wasnt"),
+    **dict.fromkeys(words("winnae wullnae"), "wont"),
+    **dict.fromkeys(words("masel maself mahself meself miself"), "myself"),
+    **dict.fromkeys(words("nutten nuttin nuthin nothin nowt"), "nothing"),
+    **dict.fromkeys(words("nae"), "no"),
+    **dict.fromkeys(words("aff"), "off"),
+    **dict.fromkeys(words("ower"), "over"),
+    **dict.fromkeys(words("doon"), "down"),
+    **dict.fromkeys(words("oot"), "out"),
+    **dict.fromkeys(words("o"), "of"),
+    **dict.fromkeys(words("fel"), "feel fell"),
+    **dict.fromkeys(words("gaun gawn"), "going"),
+    **dict.fromkeys(words("sair"), "sore"),
+    # Jamaican: "mi cyaan feel nutten pon di toilet".
+    **dict.fromkeys(words("mi"), "my"),
+    **dict.fromkeys(words("di"), "the"),
+    **dict.fromkeys(words("pon"), "on"),
+    # Words whose stem is a common word: "butt" would be "but", "willy" "will".
+    **dict.fromkeys(words("butt butts"), "buttocks"),
+    **dict.fromkeys(words("willy willie willies"), "penis"),
+}
+# "my bits" are the genitals ("lady bits", "his bits"), not "bits of paper" or "bits and bobs".
+_BITS_OWNER: Final = frozenset(words("my his her their your lady man"))
+_BITS_NOT: Final = frozenset(words("of and"))
+# "wee" is Scots for small before these words ("a wee bit stiff"), not a word for urine.
+_WEE_SMALL: Final = frozenset(
+    words(
+        "bit bitty while walk minute min touch one ones lad lass boy girl man bairn dram thing yin"
+    )
+)
+# "I'm a Cancer" (a noun for a person, then nothing more or "I", "so", "lol") is the star
+# sign; "I'm a cancer survivor" is not.
+_STAR_SIGN: Final = re.compile(
+    r"\b(?:i[’']?m|i am|as|being)\s+an?\s+cancer(?:ian)?\b"
+    r"(?=\s*(?:[^\w\s]|$|(?:i|so|lol|haha|typical)\b))"
+    r"|\bcancerian\b",
+    re.IGNORECASE,
+)
 # Words dropped from both phrases and messages before matching, so "numb down there" finds
 # "it's numb down there". Negations stay: they are part of phrases such as "can't pee".
 # "myself" and "me" stay too: without them "wet myself" would be just "wet" ("wet weather")
@@ -31,9 +165,9 @@ _VETO_REACH: Final = 4
 # is not the writer's red flag; only when that person comes shortly before the symptom and
 # the writer does not come in between ("my wife says I wet myself" still fires). Pronouns
 # ("they found a tumour") are not here: too often they stand for the writer's doctors.
-_OTHERS: Final = frozenset(
-    stem(w)
-    for w in words(
+# The person words are never typo-corrected ("son" is not "soon").
+_PEOPLE: Final = frozenset(
+    words(
         "mum mom mother mam mummy dad father daddy wife husband partner son daughter child "
         "children kid kids baby toddler teenager teen boyfriend girlfriend brother sister "
         "uncle aunt auntie cousin "
@@ -42,13 +176,26 @@ _OTHERS: Final = frozenset(
         "dog cat someone somebody"
     )
 )
+_OTHERS: Final = frozenset(stem(w) for w in _PEOPLE)
 _OTHERS_REACH: Final = 6
 _POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
+# The writer talking about themselves again after someone else's symptom: not "we" or "our"
+# ("the kids were sick and we were up all night" is still about them).
+_SELF_AGAIN: Final = _FIRST_PERSON - frozenset(words("us we our"))
+# A person word right after one of these is an object, not the one with the symptom: "got
+# tangled in the dog's lead and went down", "tripped over the cat and fell down the stairs".
+_OBJECT_BEFORE: Final = frozenset(
+    words("over in into on onto with by from off under near about after round around")
+)
+_ARTICLES: Final = frozenset(words("the a an my our his her their your"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
 # in categories marked `negatable`; these words may stand between the two.
 _NEGATIONS: Final = frozenset(
-    words("no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero")
+    stem(w)
+    for w in words(
+        "no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero nobody"
+    )
 )
 _NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real"))
 _NEGATED_VERBS: Final = frozenset(
@@ -111,6 +258,10 @@ _ASKED_REACH: Final = 5
 _ASKED_LINK: Final = frozenset(words("if whether weather about"))
 # Words allowed between "when I was" and an age: "when I was about 12".
 _AGE_SKIP: Final = frozenset(words("about around only just like maybe"))
+# A sentence ends at . ! ? or a new line: a phrase is only found inside one.
+_SENTENCE_END: Final = re.compile(r"[.!?\n]")
+# The first word after a question that answers it no ("Night pain? No.", "fever? nope").
+_ANSWERS_NO: Final = frozenset(words("no nope nah never none nada negative"))
 # Sentence ends and "but" bound a clause: "had a fever in March, all better now, but ..." puts
 # the fever in the past; "... but now I have a fever again" starts a new clause.
 _CLAUSE_END: Final = re.compile(r"[.!?;\n]+(?!\d)|\bbut\b", re.IGNORECASE)
@@ -185,23 +336,28 @@ def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple
     return found
 
 
-def _concept_spans(concept: _Concept, positions: dict[str, list[int]]) -> list[tuple[int, int]]:
-    """(first, last) positions where one option of every group occurs within the window."""
+def _concept_spans(
+    concept: _Concept, positions: dict[str, list[int]]
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(first, last, where each group starts) wherever one option of every group occurs
+    within the window."""
     occurrences: list[list[tuple[int, int]]] = []
     for group in concept.groups:
         found = [span for option in group for span in _spans(option, positions)]
         if not found:
             return []
         occurrences.append(found)
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, tuple[int, ...]]] = []
     for lo, hi in occurrences[0]:
         first, last = lo, hi
+        starts = [lo]
         for others in occurrences[1:]:
             olo, ohi = min(others, key=lambda s: min(abs(s[0] - hi), abs(lo - s[1])))
             first, last = min(first, olo), max(last, ohi)
+            starts.append(olo)
         # `within` counts the words between the group words, not the words themselves.
         if last - first + 1 <= concept.within + len(concept.groups):
-            spans.append((first, last))
+            spans.append((first, last, tuple(starts)))
     return spans
 
 
@@ -244,7 +400,27 @@ class RedFlagDetector:
                         _Concept(index, text, groups, concept.within, group_words)
                     )
             vetoes = [self._tokens(p, correct=False) for p in category.unless]
-            reach = [0 if any(o <= set(v) for o in own) else _VETO_REACH for v in vetoes]
+            # Where no negation is trusted (bladder and bowel), an all-clear naming one of the
+            # category's symptom words ("peeing fine", "waterworks normal") also cancels only
+            # the words it covers: "peeing fine but my bum is numb" still fires.
+            symptom_words: set[str] = set()
+            if not category.negatable:
+                symptom_words.update(t for o in own if len(o) == 1 for t in o)
+                symptom_words.update(
+                    t
+                    for c in self.concepts
+                    if c.category == index
+                    for g in c.groups
+                    for o in g
+                    if len(o) == 1
+                    for t in o
+                )
+            reach = [
+                0
+                if any(o <= set(v) for o in own) or not symptom_words.isdisjoint(v)
+                else _VETO_REACH
+                for v in vetoes
+            ]
             self.unless.append([_Veto(v, r) for v, r in zip(vetoes, reach, strict=True) if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
@@ -279,18 +455,62 @@ class RedFlagDetector:
         stems = self.normaliser.stems(_SMALL_HOURS.sub(" small hours ", text), correct=correct)
         return tuple(t for t in stems if t not in FILLER)
 
+    def _stems(self, text: str) -> list[str]:
+        """Stemmed tokens as `Normaliser.stems` gives them, with dialect spellings read as the
+        plain word and everyday words never "corrected" into a red-flag word."""
+        vocabulary = self.normaliser.vocabulary
+        tokens: list[str] = []
+        raw = tokenize(text)
+        for i, token in enumerate(raw):
+            token = _DIALECT.get(token, token)
+            if token == "bits" and i > 0 and raw[i - 1] in _BITS_OWNER:
+                if raw[i + 1 : i + 2] == [] or raw[i + 1] not in _BITS_NOT:
+                    token = "privates"
+            elif token == "wee" and raw[i + 1 : i + 2] and raw[i + 1] in _WEE_SMALL:
+                token = "small"
+            # A dropped g: "freezin", "shakin" are "freezing", "shaking".
+            elif (
+                len(token) >= 5
+                and token.endswith("in")
+                and token not in vocabulary
+                and token + "g" in vocabulary
+            ):
+                token += "g"
+            if token not in _EVERYDAY and token not in _PEOPLE:
+                token = " ".join(self.normaliser.correct(t) for t in token.split())
+            tokens.append(token)
+        return self.normaliser.stems(" ".join(tokens), correct=False)
+
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
-        text = _SMALL_HOURS.sub(" small hours ", text)
+        text = _STAR_SIGN.sub(" star sign ", _SMALL_HOURS.sub(" small hours ", text))
         # Each clause stemmed on its own, so time words ("in March ... all better now") are
-        # only taken for a symptom in their own clause.
+        # only taken for a symptom in their own clause. A phrase stays inside one sentence
+        # ("does it help back pain? nothing serious" is not "nothing helps the pain"), and a
+        # question answered no ("night pain? no, only when I bend") rules out what it asks.
         raw: list[str] = []
         clause: list[int] = []
-        for number, part in enumerate(_CLAUSE_END.split(text)):
-            stems = self.normaliser.stems(part, correct=True)
+        sentence: list[int] = []
+        parts: list[tuple[list[str], str]] = []
+        start = 0
+        for end in [*_CLAUSE_END.finditer(text), None]:
+            piece = text[start : end.start() if end else len(text)]
+            parts.append((self._stems(piece), end.group(0) if end else ""))
+            if end:
+                start = end.end()
+        answered: set[int] = set()
+        number_of_sentence = 0
+        for number, (stems, stop) in enumerate(parts):
             raw.extend(stems)
             clause.extend([number] * len(stems))
+            sentence.extend([number_of_sentence] * len(stems))
+            if "?" in stop and number + 1 < len(parts):
+                reply = parts[number + 1][0][:2]
+                if (reply[:1] and reply[0] in _ANSWERS_NO) or reply == ["not", "real"]:
+                    answered.add(number)
+            if _SENTENCE_END.search(stop):
+                number_of_sentence += 1
         # Phrases match on the words that matter; context rules look at every word.
         where = [i for i, t in enumerate(raw) if t not in FILLER]
         if not where:
@@ -300,20 +520,24 @@ class RedFlagDetector:
             positions.setdefault(raw[r], []).append(i)
         vetoes: dict[int, list[tuple[int, int]]] = {}
         candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
-        found: list[tuple[int, str, list[tuple[int, int]]]] = []
+        found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]] = []
         for index in candidates:
             phrase = self.phrases[index]
-            spans = _spans(phrase.tokens, positions)
+            spans: list[tuple[int, int, tuple[int, ...]]] = [
+                (lo, hi, (lo,))
+                for lo, hi in _spans(phrase.tokens, positions)
+                if sentence[where[lo]] == sentence[where[hi]]
+            ]
             if spans:
                 found.append((phrase.category, phrase.text, spans))
         if not self.concept_words.isdisjoint(positions):
             for concept in self.concepts:
                 if any(w.isdisjoint(positions) for w in concept.words):
                     continue
-                spans = _concept_spans(concept, positions)
-                if spans:
-                    found.append((concept.category, concept.text, spans))
-        for category, label, spans in found:
+                concept_spans = _concept_spans(concept, positions)
+                if concept_spans:
+                    found.append((concept.category, concept.text, concept_spans))
+        for category, label, matched in found:
             if category not in vetoes:
                 # A negated veto is no veto: "I haven't been trying to lose weight".
                 # A negation inside it too: "bowels are not normal" is no all-clear.
@@ -328,13 +552,15 @@ class RedFlagDetector:
                     )
                 ]
             near = vetoes[category]
-            for lo, hi in spans:
+            for lo, hi, starts in matched:
                 if any(not (hi < vlo or lo > vhi) for vlo, vhi in near):
                     continue
                 if self._someone_else(raw, where[lo]):
                     continue
                 if self.negatable[category] and (
-                    self._negated(raw, where[lo]) or self._answered_no(raw, where[lo], clause)
+                    any(self._negated(raw, where[p]) for p in starts)
+                    or self._answered_no(raw, where[lo], clause)
+                    or clause[where[lo]] in answered
                 ):
                     continue
                 if self._in_the_past(category, (lo, hi), raw, where, positions, clause):
@@ -388,13 +614,18 @@ class RedFlagDetector:
             return False
         own = clause[where[span[0]]]
 
+        # Time words are read in their own order, next to each other: "all better now", not
+        # "all gone baggy" or "my back ... in the middle" ("back in").
+        kept = [raw[i] for i in where]
+
         def said(markers: Sequence[tuple[str, ...]]) -> bool:
             return any(
                 clause[where[lo]] == own
-                and clause[where[hi]] == own
+                and clause[where[lo + len(marker) - 1]] == own
                 and not self._negated(raw, where[lo])
                 for marker in markers
-                for lo, hi in _spans(marker, positions)
+                for lo in positions.get(marker[0], ())
+                if tuple(kept[lo : lo + len(marker)]) == marker
             )
 
         distant = said(self.time_distant) or self._past_year(raw, clause, own)
@@ -454,7 +685,7 @@ class RedFlagDetector:
         her: it stays a red flag. Only when the writer comes back to themselves afterwards
         ("... and I hurt my back lifting her") is the symptom taken as someone else's.
         """
-        if _FIRST_PERSON.isdisjoint(raw[start + 1 :]):
+        if _SELF_AGAIN.isdisjoint(raw[start + 1 :]):
             return None
         if start > 0 and raw[start - 1] in _POSSESSIVE:
             return raw[start - 1]  # "her cancer", "his fall"
@@ -462,6 +693,11 @@ class RedFlagDetector:
             if raw[p] in _FIRST_PERSON:
                 return None
             if raw[p] in _OTHERS:
+                before = p - 1
+                if before >= 0 and raw[before] in _ARTICLES:
+                    before -= 1
+                if before >= 0 and raw[before] in _OBJECT_BEFORE:
+                    continue  # "over the dog": an object, not the one it happened to
                 return raw[p]
         return None
 

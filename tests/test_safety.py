@@ -314,3 +314,76 @@ def test_everyday_wordings_of_red_flags_are_caught(text: str, category: str) -> 
 )
 def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
     assert shipped().red_flags_detector.check(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Everyday words one letter from a red-flag word are left as they are.
+        "I'm leaving work early today because my back is stiff",  # not "leaking"
+        "pain radiating down my thigh when I sit, which exercises?",  # not "radiation"
+        "is sciatica treated with injections or with exercises?",  # not "infection"
+        "how do I weed the borders without hurting my back",  # not "wee"
+        "sat through a two hour meeting and my back is stiff",  # not "melting"
+        "I saw a consultant about my back pain, what happens next?",  # not "constant"
+        "I feel steady on my feet, just a stiff lower back",  # not "unsteady"
+        # A question answered no rules out what it asks (negatable categories only).
+        "Fever? No. Just a stiff back from gardening, which stretches?",
+        "Any weight loss? Nope. How often should I do my core work?",
+        # A phrase stays inside one sentence.
+        "Do the stretches help? Nothing else has shifted my back pain yet",
+        # A negation before any of a concept's words, not only the first.
+        "I'm 72, no falls, just stiff in the mornings. Is physio worth it?",
+        "took the kids ice skating and nobody fell over, yet my back aches today",
+        # Other senses: a Scots "wee" (small), the star sign, figures of speech.
+        "just a wee bit sore after the hillwalk, which stretches?",
+        "as a Cancer I overthink everything, what's a good posture for my back?",
+        "this weather gives me the chills, how do I keep my back warm?",
+        "I sweat a lot in the sauna, is that good for my back?",
+        "fell down a rabbit hole reading about posture, is sitting on a ball good?",
+        "I lost weight breastfeeding and my back aches from carrying the baby",
+        # An all-clear naming the word itself, on bladder and bowel.
+        "peeing fine, no groin numbness, just a sore back after moving house",
+    ],
+)
+def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> None:
+    assert shipped().red_flags_detector.check(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Dialect spellings read as the plain word.
+        ("a cannae feel masel when I wipe, back's been bad", "cauda-equina"),
+        ("went aff the top o the ladder yesterday", "major-trauma"),
+        ("freezin one minute, roastin the next, and my spine aches", "fever"),
+        ("my bits have gone numb since my back went", "cauda-equina"),
+        ("fel of my horse on sunday and my back is agony", "major-trauma"),
+        # An all-clear covers only its own words; "but" does not hide what follows.
+        ("peeing fine but my bum has gone numb since the weekend", "cauda-equina"),
+        ("no groin numbness, but I can't feel the toilet paper", "cauda-equina"),
+        ("Fever? Yes, 38.5 this morning and my back hurts", "fever"),
+        # An object is not the person the symptom belongs to.
+        ("I tripped over the dog and fell down the stairs, now my back hurts", "major-trauma"),
+        ("my son has a fever and a stiff back, he's 7, should I call someone?", "fever"),
+        # Time words must stand together: "my back ... in the mornings" is not "back in".
+        ("my skirt has all gone loose and my back is sore in the evenings", "weight-loss"),
+        # New everyday wordings.
+        ("the CT showed a lesion on my liver and my back aches", "cancer"),
+        ("woke up soaked and had to change my pyjamas, back is throbbing", "fever"),
+        ("feeling hot and achy all day, lower back pain too", "fever"),
+        ("my legs aren't working properly since yesterday and my back hurts", "leg-weakness"),
+        ("my ankle won't come up when I walk, I keep catching it", "leg-weakness"),
+        ("both my feet have gone to sleep and stay like that", "leg-weakness"),
+        ("haven't slept a wink because my back is so bad", "night-pain"),
+        ("a bull knocked me down in the field and my back is sore", "major-trauma"),
+        ("got flattened by a late tackle at hockey, back is agony", "major-trauma"),
+        ("slipped on the kitchen floor and landed badly, I'm 80", "major-trauma"),
+        ("gone thin without any reason and my back is sore", "weight-loss"),
+        ("my wedding ring keeps slipping off, back aching", "weight-loss"),
+    ],
+)
+def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert hit is not None, text
+    assert hit.category_id == category, (text, hit)
