@@ -110,6 +110,7 @@ OTHER_THERAPIES: Final = frozenset(
     )
 )
 _LIKENESS: Final = frozenset(words("like same similar"))
+_NEGATIONS: Final = frozenset(words("not no dont without"))
 # Names of common painkillers and other drugs people take for back pain. Which one, how
 # much and with what is for a doctor or pharmacist; a message naming one is only about
 # physio when it also names physio or exercise, or asks to do without the drug ("been on
@@ -349,6 +350,7 @@ class Normaliser:
     typo_cutoff: float = 84.0
     _by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _corrections: dict[str, str] = field(default_factory=dict, repr=False)
+    _splits: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _longest: int = 1
     _starts: frozenset[str] = frozenset()
     _stop_stems: frozenset[str] = frozenset()
@@ -409,11 +411,40 @@ class Normaliser:
         self._corrections[token] = best
         return best
 
+    def fix(self, token: str) -> tuple[str, ...]:
+        """:meth:`correct`, and two words run together split apart ("whatdoes", "lowerback").
+
+        Only when no typo correction applies, and only into two vocabulary words of which one
+        is a stop word or both have 4+ letters: "legend" stays one word, not "leg end".
+        """
+        fixed = self.correct(token)
+        if fixed != token or token in self.vocabulary or len(token) < 5 or token.isdigit():
+            return (fixed,)
+        cached = self._splits.get(token)
+        if cached is not None:
+            return cached
+        found: tuple[str, ...] = (token,)
+        vocabulary, stop = self.vocabulary, STOP_WORDS
+        for cut in range(2, len(token) - 1):
+            head, tail = token[:cut], token[cut:]
+            if (
+                head in vocabulary
+                and tail in vocabulary
+                and not head.isdigit()
+                and (head in stop or tail in stop or min(len(head), len(tail)) >= 4)
+            ):
+                found = (head, tail)
+                break
+        if len(self._splits) >= _CACHE_LIMIT:
+            self._splits.clear()
+        self._splits[token] = found
+        return found
+
     def stems(self, text: str, *, correct: bool = True) -> list[str]:
         """Stemmed tokens of ``text`` with synonyms rewritten; stop words still present."""
         tokens = tokenize(text)
         if correct:
-            tokens = [self.correct(t) for t in tokens]
+            tokens = [w for t in tokens for w in self.fix(t)]
         stemmed = [stem(t) for t in tokens]
         if not self.rewrites:
             return stemmed
@@ -776,7 +807,15 @@ class Matcher:
     def not_covered(self, text: str) -> str | None:
         """The word showing the message asks what the bot does not cover, or None."""
         tokens = tokenize(text[: self.settings.max_chars])
-        found = next((t for t in tokens if t in NOT_COVERED), None)
+        # "not asking about doses", "no insurance": a negated price or dose is not asked.
+        found = next(
+            (
+                t
+                for i, t in enumerate(tokens)
+                if t in NOT_COVERED and _NEGATIONS.isdisjoint(tokens[max(0, i - 3) : i])
+            ),
+            None,
+        )
         if found is not None:
             return found
         joined = " ".join(tokens)

@@ -299,3 +299,20 @@ def test_half_unknown_words_need_a_body_or_therapy_word() -> None:
     assert matcher.not_covered("relocating flat, how do I pick up crates safely") is None
     assert matcher.not_covered("are you open on the bank holiday") is None
     assert matcher.not_covered("how do I avoid back trouble when decorating") is None
+
+
+def test_two_words_run_together_are_split() -> None:
+    norm = shipped().matcher.normaliser
+    assert norm.fix("howdo") == ("how", "do")
+    assert norm.fix("upperback") == ("upper", "back")
+    # Not into two short words neither of which is a function word, and not a typo.
+    assert norm.fix("legend") == ("legend",)
+    assert norm.fix("herniatd") == ("herniated",)
+    assert norm.stems("canphysio help") == norm.stems("can physio help")
+
+
+def test_a_negated_price_or_dose_is_not_asked() -> None:
+    matcher = shipped().matcher
+    assert matcher.not_covered("not after a price, just: can physio help my sciatica") is None
+    assert matcher.not_covered("I have no insurance, can I still book an appointment") is None
+    assert matcher.not_covered("what dose of exercise is right for a sore back") is not None
