@@ -260,8 +260,12 @@ _ASKED_LINK: Final = frozenset(words("if whether weather about"))
 _AGE_SKIP: Final = frozenset(words("about around only just like maybe"))
 # A sentence ends at . ! ? or a new line: a phrase is only found inside one.
 _SENTENCE_END: Final = re.compile(r"[.!?\n]")
-# The first word after a question that answers it no ("Night pain? No.", "fever? nope").
-_ANSWERS_NO: Final = frozenset(words("no nope nah never none nada negative"))
+# A question answered no straight away: "Night pain? No.", "fever? nope, just stiff". Not
+# "Fever? No thermometer here": the "no" must stand alone.
+_ANSWER_NO: Final = re.compile(
+    r"\s*(?:no|nope|nah|never|none|nada|negative|not really)\s*(?:[,.!;:)\-–—]|$)",
+    re.IGNORECASE,
+)
 # Sentence ends and "but" bound a clause: "had a fever in March, all better now, but ..." puts
 # the fever in the past; "... but now I have a fever again" starts a new clause.
 _CLAUSE_END: Final = re.compile(r"[.!?;\n]+(?!\d)|\bbut\b", re.IGNORECASE)
@@ -448,7 +452,7 @@ class RedFlagDetector:
 
     def _sequences(self, phrases: Sequence[str]) -> tuple[tuple[str, ...], ...]:
         """Phrases as stemmed word sequences, filler kept: cues are matched word for word."""
-        return tuple(t for t in (tuple(self.normaliser.stems(p)) for p in phrases) if t)
+        return tuple(t for t in (tuple(self._stems(p)) for p in phrases) if t)
 
     def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
         # Knowledge phrases read clock times as messages do: "up at 2am" is "up small hours".
@@ -457,7 +461,11 @@ class RedFlagDetector:
 
     def _stems(self, text: str) -> list[str]:
         """Stemmed tokens as `Normaliser.stems` gives them, with dialect spellings read as the
-        plain word and everyday words never "corrected" into a red-flag word."""
+        plain word and everyday words never "corrected" into a red-flag word.
+
+        Words run together are not split here: "restless" would be "rest less" and "nobody"
+        "no body". Knowledge cues are read the same way, so both sides agree.
+        """
         vocabulary = self.normaliser.vocabulary
         tokens: list[str] = []
         raw = tokenize(text)
@@ -492,23 +500,21 @@ class RedFlagDetector:
         raw: list[str] = []
         clause: list[int] = []
         sentence: list[int] = []
-        parts: list[tuple[list[str], str]] = []
+        parts: list[tuple[str, list[str], str]] = []
         start = 0
         for end in [*_CLAUSE_END.finditer(text), None]:
             piece = text[start : end.start() if end else len(text)]
-            parts.append((self._stems(piece), end.group(0) if end else ""))
+            parts.append((piece, self._stems(piece), end.group(0) if end else ""))
             if end:
                 start = end.end()
         answered: set[int] = set()
         number_of_sentence = 0
-        for number, (stems, stop) in enumerate(parts):
+        for number, (_, stems, stop) in enumerate(parts):
             raw.extend(stems)
             clause.extend([number] * len(stems))
             sentence.extend([number_of_sentence] * len(stems))
-            if "?" in stop and number + 1 < len(parts):
-                reply = parts[number + 1][0][:2]
-                if (reply[:1] and reply[0] in _ANSWERS_NO) or reply == ["not", "real"]:
-                    answered.add(number)
+            if "?" in stop and number + 1 < len(parts) and _ANSWER_NO.match(parts[number + 1][0]):
+                answered.add(number)
             if _SENTENCE_END.search(stop):
                 number_of_sentence += 1
         # Phrases match on the words that matter; context rules look at every word.

@@ -381,6 +381,11 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("slipped on the kitchen floor and landed badly, I'm 80", "major-trauma"),
         ("gone thin without any reason and my back is sore", "weight-loss"),
         ("my wedding ring keeps slipping off, back aching", "weight-loss"),
+        ("Fever? No thermometer here, but my back is agony", "fever"),  # no answer
+        ("been incontinent since Tuesday and my back is bad", "cauda-equina"),
+        ("passing water without knowing it, lower back agony", "cauda-equina"),
+        ("I can't go up on tiptoe on my right foot any more", "leg-weakness"),
+        ("temperature up and down all week and my back hurts", "fever"),
     ],
 )
 def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -> None:
