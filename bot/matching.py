@@ -533,6 +533,7 @@ class Matcher:
         )
         norm = self.normaliser
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in faq.topics)
+        self._last_stems: tuple[str, tuple[list[str], list[list[str]]]] | None = None
         per_question: list[tuple[int, list[str]]] = []
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
         # A multinomial naive Bayes model per topic over words *and adjacent word pairs*,
@@ -617,13 +618,19 @@ class Matcher:
     def _stems(self, text: str) -> tuple[list[str], list[list[str]]]:
         """Stems of the whole (bounded) message, and of each of its last sentences/clauses."""
         text = text[: self.settings.max_chars]
+        last = self._last_stems  # decide() asks twice: to rank, and for the not-covered rules
+        if last is not None and last[0] == text:
+            return last[1]
         norm = self.normaliser
         parts = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
         if len(parts) <= 1:
-            return norm.stems(text), []
-        # Each sentence is normalised once; the whole message is their concatenation.
-        stems = [norm.stems(part) for part in parts]
-        return [t for part in stems for t in part], stems[-self.settings.max_segments :]
+            result: tuple[list[str], list[list[str]]] = (norm.stems(text), [])
+        else:
+            # Each sentence is normalised once; the whole message is their concatenation.
+            stems = [norm.stems(part) for part in parts]
+            result = ([t for part in stems for t in part], stems[-self.settings.max_segments :])
+        self._last_stems = (text, result)
+        return result
 
     def segments(self, text: str) -> list[list[str]]:
         """The whole (bounded) message first, then each sentence or clause of it."""
