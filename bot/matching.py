@@ -220,7 +220,8 @@ _UNANCHORED_UNKNOWN_SHARE = 0.33
 _TOPIC_ANCHORS: Final = frozenset(
     words(
         """
-    posture postural slouch slouching sitting stretch stretches stretching flexibility
+    posture postural slouch slouching sit sat sitting seated desk chair standing sleeping
+    stretch stretches stretching flexibility
     mobility exercise exercises workout plank planks pilates yoga swim swimming walking
     lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
     open opening book booking booked rebook reschedule cancel seen visit visits contact call
@@ -414,8 +415,9 @@ class Normaliser:
     def fix(self, token: str) -> tuple[str, ...]:
         """:meth:`correct`, and two words run together split apart ("whatdoes", "lowerback").
 
-        Only when no typo correction applies, and only into two vocabulary words of which one
-        is a stop word or both have 4+ letters: "legend" stays one word, not "leg end".
+        Only when no typo correction applies, and only into two vocabulary words that are both
+        stop words ("howdo"), or of 3+ letters with one a stop word ("canphysio"), or of 4+
+        letters ("upperback"): "legend" and "legit" stay one word, not "leg end", "leg it".
         """
         fixed = self.correct(token)
         if fixed != token or token in self.vocabulary or len(token) < 5 or token.isdigit():
@@ -431,7 +433,11 @@ class Normaliser:
                 head in vocabulary
                 and tail in vocabulary
                 and not head.isdigit()
-                and (head in stop or tail in stop or min(len(head), len(tail)) >= 4)
+                and (
+                    (head in stop and tail in stop)
+                    or ((head in stop or tail in stop) and min(len(head), len(tail)) >= 3)
+                    or min(len(head), len(tail)) >= 4
+                )
             ):
                 found = (head, tail)
                 break
@@ -440,11 +446,17 @@ class Normaliser:
         self._splits[token] = found
         return found
 
-    def stems(self, text: str, *, correct: bool = True) -> list[str]:
-        """Stemmed tokens of ``text`` with synonyms rewritten; stop words still present."""
+    def stems(self, text: str, *, correct: bool = True, split: bool = False) -> list[str]:
+        """Stemmed tokens of ``text`` with synonyms rewritten; stop words still present.
+
+        ``split`` also splits two words run together (:meth:`fix`); the matcher does, the
+        red-flag check does not (a split it was not tuned on could make a symptom phrase).
+        """
         tokens = tokenize(text)
-        if correct:
+        if correct and split:
             tokens = [w for t in tokens for w in self.fix(t)]
+        elif correct:
+            tokens = [self.correct(t) for t in tokens]
         stemmed = [stem(t) for t in tokens]
         if not self.rewrites:
             return stemmed
@@ -624,10 +636,10 @@ class Matcher:
         norm = self.normaliser
         parts = [p for p in _SENTENCE_SPLIT.split(text) if p.strip()]
         if len(parts) <= 1:
-            result: tuple[list[str], list[list[str]]] = (norm.stems(text), [])
+            result: tuple[list[str], list[list[str]]] = (norm.stems(text, split=True), [])
         else:
             # Each sentence is normalised once; the whole message is their concatenation.
-            stems = [norm.stems(part) for part in parts]
+            stems = [norm.stems(part, split=True) for part in parts]
             result = ([t for part in stems for t in part], stems[-self.settings.max_segments :])
         self._last_stems = (text, result)
         return result

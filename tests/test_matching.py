@@ -308,7 +308,9 @@ def test_two_words_run_together_are_split() -> None:
     # Not into two short words neither of which is a function word, and not a typo.
     assert norm.fix("legend") == ("legend",)
     assert norm.fix("herniatd") == ("herniated",)
-    assert norm.stems("canphysio help") == norm.stems("can physio help")
+    assert norm.fix("legit") == ("legit",)
+    assert norm.stems("canphysio help", split=True) == norm.stems("can physio help")
+    assert norm.stems("canphysio help") != norm.stems("can physio help")  # red-flag check
 
 
 def test_a_negated_price_or_dose_is_not_asked() -> None:
