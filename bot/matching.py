@@ -33,7 +33,8 @@ STOP_WORDS: Final = frozenset(
     words(
         """
     a an the and or but if so of to in on at by for with from into onto about as than then
-    is am are was were be been being do does did doing done have has had having get got getting
+    is am are was were be been being do does did doing done have has had having get got gotten
+    getting
     i me my mine myself you your yours we us our they them their he him his she her it its
     this that these those there here what whats which whom whose when where why how hows
     can could would should will shall may might must just really actually quite very too also
@@ -416,8 +417,9 @@ class Normaliser:
         """:meth:`correct`, and two words run together split apart ("whatdoes", "lowerback").
 
         Only when no typo correction applies, and only into two vocabulary words that are both
-        stop words ("howdo"), or of 3+ letters with one a stop word ("canphysio"), or of 4+
-        letters ("upperback"): "legend" and "legit" stay one word, not "leg end", "leg it".
+        stop words ("howdo"), or of 3+ letters with one a stop word ("canphysio"): a function
+        word typed without its space. "legit", "thinking" and "background" stay one word, not
+        "leg it", "thin king", "back ground".
         """
         fixed = self.correct(token)
         if fixed != token or token in self.vocabulary or len(token) < 5 or token.isdigit():
@@ -436,7 +438,6 @@ class Normaliser:
                 and (
                     (head in stop and tail in stop)
                     or ((head in stop or tail in stop) and min(len(head), len(tail)) >= 3)
-                    or min(len(head), len(tail)) >= 4
                 )
             ):
                 found = (head, tail)
