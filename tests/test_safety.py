@@ -329,6 +329,8 @@ def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
         "I feel steady on my feet, just a stiff lower back",  # not "unsteady"
         "I live on my own and carry the shopping, is a backpack better?",  # not "liver"
         "I quit smoking in the summer and my back is stiff",  # not "soaking"
+        # Painkillers that do nothing are said together, not "don't ... tablets ... help".
+        "I don't want to keep taking tablets for my back, can PT help instead?",
         # A question answered no rules out what it asks (negatable categories only).
         "Fever? No. Just a stiff back from gardening, which stretches?",
         "Any weight loss? Nope. How often should I do my core work?",
@@ -388,6 +390,9 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("passing water without knowing it, lower back agony", "cauda-equina"),
         ("I can't go up on tiptoe on my right foot any more", "leg-weakness"),
         ("temperature up and down all week and my back hurts", "fever"),
+        ("the painkillers aren't helping at all and it never lets up", "night-pain"),
+        ("my vag feels numb since my back went", "cauda-equina"),
+        ("body is very hot and back is paining, what to do", "fever"),
     ],
 )
 def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -> None:
