@@ -871,7 +871,7 @@ class Matcher:
             content = self.normaliser.content(self._stems(text)[0])
             unknown = [t for t in content if t not in self.idf]
             if content and len(unknown) >= _UNANCHORED_UNKNOWN_SHARE * len(content):
-                return unknown[0]
+                return next((t for t in tokens if stem(t) == unknown[0]), unknown[0])
         return None
 
     @staticmethod
