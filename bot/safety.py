@@ -15,8 +15,9 @@ from bot.schema import RedFlagsFile
 # word from a knowledge word ("leaving" -> "leaking", "meeting" -> "melting", "weed" -> "wee",
 # "consultant" -> "constant", "steady" -> "unsteady", "abnormal" -> "normal"). The red-flag
 # check leaves them as they are. Found by running an English word list through the corrector
-# and keeping the common words (not "loosing" or "huts": misspellings of "losing", "hurts";
-# not "landing", whose own stem is "landed"'s). Rebuild it when red-flag words are added.
+# and keeping the common words; not the few that are as likely a red-flag word misspelt or
+# said another way ("loosing", "huts", "chem", "upstairs", "biker", "stinging"), nor
+# "landing", whose own stem is "landed"'s. Rebuild it when red-flag words are added.
 _EVERYDAY: Final = frozenset(
     words(
         """
@@ -25,89 +26,89 @@ _EVERYDAY: Final = frozenset(
     angling anon ant ants apart ape apes applies arches ardent arena arise ark arm arose
     arresting art arts aside ass assn asteroid asteroids ate atop awaken backing bah baked
     bald bang banging bangs banjo banking bard barking barrister based bass bat batch
-    batches beach bead beads beast beating beatings becoming bends bets betting biker
-    billing bin bisexual black blacked blacks blast blasted blasting bleak bled bless blot
-    blow boa boar boasting bond bonded boner boost booth boring borne bot bounded bouts
-    bowed bowling bows boy brad brag bragging braking bran brat bray breaking bred bridging
-    brig bring brings broad broker broth brushed buds bump buns bunting burying bush bust
-    busy butte buys bypassing cable cache cages cal calif calling cameo canister cans carbs
-    cared carp carrier cart carts cash cashed catches catering cease ceases cellars chad
-    chained chant chanting char charged charger charges charging charmed charred chatting
-    chem chilli chilly chipped chipping chit choking chopper chow clapped clapping clashed
-    clean cleaned cleaners cleaning cleanser cleansing clearer clearest clerical clipper
-    close closing clot coaching cock cod col collusion combing comet comets comfortably
-    commodore cones constraint consultant contestant continent continents contingency
-    contingent cooling cooperation cop copper cram crammed cray creating creation crescent
-    crest crock crooked cropped cropping crow crumble crumbling cuff cuffs cult cunning cunt
-    cups curt cute czar dam debating decrees dedication defer defy deny deposition
-    depressing detention deter dice dinner dipping directing dive diverting dollars don
-    donut dot dread dressing dripping drive drone drove drown dug duped duress ear earning
-    eased east eats editing eds eel eels eight ejection election emission emissions emotion
-    emotions enacting enduring enrolled enrolling entangled enticing eradication erase
-    escalation escaping ether eve event exchange exchanged exchanges exchanging explained
-    exposition expressing fable fail failing fair fear feasible feat fend fibre fighter
-    filling fitting flapping flashes fleet flew fling flipped flipping float flood floods
-    floss flour flowed flux follower fond foo fooling ford fore fork formally fort founded
-    fraction fray freeing fro frosting fueling fund fur gage gall gap gaps gardener gasping
-    genitalia gent gents given gliding gloss goat gong gout govt gown graduation gram grange
-    grape grapes grasping grave gray grieving grin gripped gripping grounded gunning hacking
-    hair hallways hanged hash hatches hatching haven hawking hays head heard heather heron
-    highs hill hills hilly hint hitting hoard hoe holding holed howl howling humbled hunting
-    hurling iced importance imposition impressing improper improperly incoming indifference
-    indifferent infectious inference informal informally initiate inmate inning ins
-    insensitive insider insiders insights inspecting inspection instantly int intimidate
-    intro irradiation issuing kicker kinda kissing knew knight knights knowingly known
-    lacking lad lags lair lap laps lash lashing lass lat latex latte laws lay leach leading
-    leaping learned learning leases leasing least leather leaving legalizing legions lend
-    lends lent lessons lest letting lever lied lien lies lieu lighted lighten lightening
-    lime linen liner lips listener listing lit lite live lock loco log logo lone loner loom
-    loop loot looting loser lotus loved lover maker makers mall mallet manning marching
-    marking markings mas mash mashed masking masks matches matching matte meats mediation
-    meditation meeting melts men mice milling missing mission misused moaning moderation
-    modules mold molding moved mover movers movie movies munch murderer nagging neat
-    needless neither neon nesting netting newt nightlife nit noon notation note noting noun
-    oft oiled oncoming operating operational opposition orally orange ordinary ordination
-    organism ounce ours overt owls paced packaged packaging page pages paid pair panicked
-    panicking pans par parent parking pas passing passion pat path pats peach peaches
-    peaking pear peat peek peel peeling peep peer pens pension perception perfection
-    permission pest petite petting phony picking pickled pies pigs pine pines ping pink
-    pinning pinto pitches plain plantation plants plate plating plot plots plotted plump
-    plush poaching poet pol polling polo pond ponds pooh pooping pop ports positional pot
-    potion pots pounded powder praise praised praises pres pressuring prick primate primates
-    probes processing propel property propped prosper pruning pups pus quit racking rag rage
-    rages ragged raging rail railways rain raising ramp ranger ranging rank rant raping rash
-    rating ration reaching reacting reaction reactor reading realism realist recycling
-    reeling regional relating relation relied religion religions removing rent renting
-    resembling resisting resorting restarted restoring resulting reworked rig rigorous rigs
-    ringing ripped ripping rise rises roam robbery robbing rod rooting rotate rotating
-    rounder rout rover ruby rug rugs ruin ruining ruins rune rushed sacking sad sag sage
-    sales sand sans sash saying sayings scant scar scars scattering scrambling scratching
-    scrolling sea seas seating send sends sensational setting seven sexy shading shaft shalt
-    shame shaming shaping shard sharing sharpening shattering shave shingles shining shipped
-    shitting shoot shooter shopped short shout show shows shred sided siding sill silvery
-    sim sing sinking sinner sins sipping situ sizes ski skill skipped skipping skit slapped
-    slashed slate slicing slider slipper slit slotted smacking smeared smoking smuggling
-    smurf snapping snappy snickers snowing soaking soaring sociologist sounded spanning spar
-    spared sparked speeding spit spitting splash splitting spoiled spout squad stacked
-    staffed staging stared staring starling starred starring stars starter starters startled
-    startling startups starved starving stat stated stating stats steady steam steep stepped
-    stiles stinging stings stitches stomp stoner stopper strand strangled stray streamer
-    streaming striped stripped stripping stroking strolling struck stuffing stuffy styling
-    supporter surging swallow swapping swarm swat swaying swearing sweater sweaters sweeping
-    swinging swipe sword swords systemic table tag tail tame tart tax taxis teaching team
-    tease tee temperate tempo tempt tend tended tends testers testing thee thinker thorough
-    though thought threatens throw throwing thy tickled ties timer timers tin ting tint
-    tipping tissues titles tone tones tool tools topped tops torches touring tout town
-    tracked traction tradition traditions traitor tram trap trapping trashed tray treason
-    treating trip tripled trips troll trolling trough troy tuck tumbled tumbling turned
-    turning tweak tweeting twinkle tying ump unbeatable unbreakable unbroken unchanged
-    uncomfortable uncontrolled underwater unfolding unite unlikely unnoticed unstable
-    untouched upbringing upcoming upholding uplifting upstairs upstream vaginal vain vane
-    variant varies vary venting vetting vice wage wages waiter waive waning warming warring
-    wary watcher watches watching waved wavy weaknesses wealthier wearing weave weed weep
-    weeping weighs welding wen wept whaling whatsoever wheel wheeled wheeling wheels
-    whipping whit width wildly willing winner witch witches woe won woo wording wore world
-    worlds worsen wounded wrestling zone zones
+    batches beach bead beads beast beating beatings becoming bends bets betting billing bin
+    bisexual black blacked blacks blast blasted blasting bleak bled bless blot blow boa boar
+    boasting bond bonded boner boost booth boring borne bot bounded bouts bowed bowling bows
+    boy brad brag bragging braking bran brat bray breaking bred bridging brig bring brings
+    broad broker broth brushed buds bump buns bunting burying bush bust busy butte buys
+    bypassing cable cache cages cal calif calling cameo canister cans carbs cared carp
+    carrier carts cash cashed catches catering cease ceases cellars chad chained chant
+    chanting char charged charger charges charging charmed charred chatting chilli chilly
+    chipped chipping chit choking chopper chow clapped clapping clashed clean cleaned
+    cleaners cleaning cleanser cleansing clearer clearest clerical clipper close closing
+    clot coaching cock cod col collusion combing comet comets comfortably commodore cones
+    constraint consultant contestant continent continents contingency contingent cooling
+    cooperation cop copper cram crammed cray creating creation crescent crest crock crooked
+    cropped cropping crow crumble crumbling cuff cuffs cult cunning cunt cups curt cute czar
+    dam debating decrees dedication defer defy deny deposition depressing detention deter
+    dice dinner dipping directing dive diverting dollars don donut dot dread dressing
+    dripping drive drone drove drown dug duped duress ear earning eased east eats editing
+    eds eel eels eight ejection election emission emissions emotion emotions enacting
+    enduring enrolled enrolling entangled enticing eradication erase escalation escaping
+    ether eve event exchange exchanged exchanges exchanging explained exposition expressing
+    fable fail failing fair fear feasible feat fend fibre fighter filling fitting flapping
+    flashes fleet flew fling flipped flipping float flood floods floss flour flowed flux
+    follower fond foo fooling ford fore fork formally fort founded fraction fray freeing fro
+    frosting fueling fund fur gage gall gap gaps gardener gasping genitalia gent gents given
+    gliding gloss goat gong gout govt gown graduation gram grange grape grapes grasping
+    grave gray grieving grin gripped gripping grounded gunning hacking hair hallways hanged
+    hash hatches hatching haven hawking hays head heard heather heron highs hill hills hilly
+    hint hitting hoard hoe holding holed howl howling humbled hunting hurling iced
+    importance imposition impressing improper improperly incoming indifference indifferent
+    infectious inference informal informally initiate inmate inning ins insensitive insider
+    insiders insights inspecting inspection instantly int intimidate intro issuing kicker
+    kinda kissing knew knight knights knowingly known lacking lad lags lair lap laps lash
+    lashing lass lat latex latte laws lay leach leading leaping learned learning leases
+    leasing least leather leaving legalizing legions lend lends lent lessons lest letting
+    lever lied lien lies lieu lighted lighten lightening lime linen liner lips listener
+    listing lit lite live lock loco log logo lone loner loom loop loot looting loser lotus
+    loved lover maker makers mall mallet manning marching marking markings mas mash mashed
+    masking masks matches matching matte meats mediation meditation meeting melts men mice
+    milling missing mission misused moaning moderation modules mold molding moved mover
+    movers movie movies munch murderer nagging neat needless neither neon nesting netting
+    newt nightlife nit noon notation note noting noun oft oiled oncoming operating
+    operational opposition orally orange ordinary ordination organism ounce ours overt owls
+    paced packaged packaging page pages paid pair panicked panicking pans par parent parking
+    pas passing passion pat path pats peach peaches peaking pear peat peek peel peeling peep
+    peer pens pension perception perfection permission pest petite petting phony picking
+    pickled pies pigs pine pines ping pink pinning pinto pitches plain plantation plants
+    plate plating plot plots plotted plump plush poaching poet pol polling polo pond ponds
+    pooh pooping pop ports positional pot potion pots pounded powder praise praised praises
+    pres pressuring prick primate primates probes processing propel property propped prosper
+    pruning pups pus quit racking rag rage rages ragged raging rail railways rain raising
+    ramp ranger ranging rank rant raping rash rating ration reaching reacting reaction
+    reactor reading realism realist recycling reeling regional relating relation relied
+    religion religions removing rent renting resembling resisting resorting restarted
+    restoring resulting reworked rig rigorous rigs ringing ripped ripping rise rises roam
+    robbery robbing rod rooting rotate rotating rounder rout rover ruby rug rugs ruin
+    ruining ruins rune rushed sacking sad sag sage sales sand sans sash saying sayings scant
+    scar scars scattering scrambling scratching scrolling sea seas seating send sends
+    sensational setting seven sexy shading shaft shalt shame shaming shaping shard sharing
+    sharpening shattering shave shingles shining shipped shitting shoot shooter shopped
+    short shout show shows shred sided siding sill silvery sim sing sinking sinner sins
+    sipping situ sizes ski skill skipped skipping skit slapped slashed slate slicing slider
+    slipper slit slotted smacking smeared smoking smuggling smurf snapping snappy snickers
+    snowing soaking soaring sociologist sounded spanning spar spared sparked speeding spit
+    spitting splash splitting spoiled spout squad stacked staffed staging stared staring
+    starling starred starring stars starter starters startled startling startups starved
+    starving stat stated stating stats steady steam steep stepped stiles stings stitches
+    stomp stoner stopper strand strangled stray streamer streaming striped stripped
+    stripping stroking strolling struck stuffing stuffy styling supporter surging swallow
+    swapping swarm swat swaying swearing sweater sweaters sweeping swinging swipe sword
+    swords systemic table tag tail tame tart tax taxis teaching team tease tee temperate
+    tempo tempt tend tended tends testers testing thee thinker thorough though thought
+    threatens throw throwing thy tickled ties timer timers tin ting tint tipping tissues
+    titles tone tones tool tools topped tops torches touring tout town tracked traction
+    tradition traditions traitor tram trap trapping trashed tray treason treating trip
+    tripled trips troll trolling trough troy tuck tumbled tumbling turned turning tweak
+    tweeting twinkle tying ump unbeatable unbreakable unbroken unchanged uncomfortable
+    uncontrolled underwater unfolding unite unlikely unnoticed unstable untouched upbringing
+    upcoming upholding uplifting upstream vaginal vain vane variant varies vary venting
+    vetting vice wage wages waiter waive waning warming warring wary watcher watches
+    watching waved wavy weaknesses wealthier wearing weave weed weep weeping weighs welding
+    wen wept whaling whatsoever wheel wheeled wheeling wheels whipping whit width wildly
+    willing winner witch witches woe won woo wording wore world worlds worsen wounded
+    wrestling zone zones
     """
     )
 )
@@ -238,6 +239,14 @@ _CARER_CUES: Final = (
     ("i care for", ""),
     ("im his carer", "m"),
     ("im her carer", "f"),
+)
+# The cues that only say who the writer is ("I'm his carer") keep the symptom theirs unless
+# the writer then asks about their own body: "my son has cancer and I'm his carer, my back
+# aches from bending over his bed" asks about the writer's back.
+_IDENTITY_CUES: Final = frozenset(("i look after", "i care for", "im his carer", "im her carer"))
+_OWN_BODY: Final = frozenset(
+    stem(w)
+    for w in words("back backs spine neck shoulder shoulders hip hips knee knees arm arms wrist")
 )
 # A cue with "he" or "she" must fit the person with the symptom: in "my friend's husband is
 # having chemo ... she asked me", the one asking is not the one who is ill.
@@ -458,7 +467,9 @@ class RedFlagDetector:
         self.time_over = [t for t in (self._tokens(p, correct=False) for p in time.over) if t]
         self.temperature_word = red_flags.temperature_word
         self.carer_cues = tuple(
-            (cue, gender) for phrase, gender in _CARER_CUES for cue in self._sequences([phrase])
+            (cue, gender, phrase in _IDENTITY_CUES)
+            for phrase, gender in _CARER_CUES
+            for cue in self._sequences([phrase])
         )
         self.self_cues = self._sequences(_SELF_CUES)
         self.this_year = datetime.date.today().year
@@ -689,7 +700,12 @@ class RedFlagDetector:
         if person in _GENERIC and self._cue(raw, 0, self.self_cues):
             return False
         gender = "m" if person in _MALE else "f" if person in _FEMALE else ""
-        for cue, cue_gender in self.carer_cues:
+        own_body = any(
+            raw[p] == "my" and raw[p + 1] in _OWN_BODY for p in range(start + 1, len(raw) - 1)
+        )
+        for cue, cue_gender, identity in self.carer_cues:
+            if identity and own_body:
+                continue
             if (not cue_gender or not gender or cue_gender == gender) and self._cue(
                 raw, start + 1, [cue]
             ):

@@ -331,6 +331,8 @@ def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
         "I quit smoking in the summer and my back is stiff",  # not "soaking"
         # Painkillers that do nothing are said together, not "don't ... tablets ... help".
         "I don't want to keep taking tablets for my back, can PT help instead?",
+        # A carer who then asks about their own back.
+        "my dad has cancer and I look after him, my back is wrecked from lifting him",
         # A question answered no rules out what it asks (negatable categories only).
         "Fever? No. Just a stiff back from gardening, which stretches?",
         "Any weight loss? Nope. How often should I do my core work?",
@@ -370,6 +372,7 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         # An object is not the person the symptom belongs to.
         ("I tripped over the dog and fell down the stairs, now my back hurts", "major-trauma"),
         ("my son has a fever and a stiff back, he's 7, should I call someone?", "fever"),
+        ("my dad has had a fall and I'm his carer, his back is agony", "major-trauma"),
         # Time words must stand together: "my back ... in the mornings" is not "back in".
         ("my skirt has all gone loose and my back is sore in the evenings", "weight-loss"),
         # New everyday wordings.
