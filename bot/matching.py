@@ -175,7 +175,8 @@ _READING: Final = frozenset(
 OTHER_SUBJECTS: Final = frozenset(
     words(
         """
-    cat cats kitten kittens dog dogs puppy puppies pet pets horse horses hamster rabbit
+    cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster
+    hamsters rabbit rabbits
     parrot vet vets
     cpu gpu processor intel ryzen ssd wifi router modem backup icloud printer software
     film films movie movies cast actor actors actress trailer sequel netflix episode
@@ -197,6 +198,35 @@ _OTHER_SENSE: Final = re.compile(
     r"\bcore (?:i|ultra) ?\d\b"
     r"|(?<!\bmy )(?<!\bthe )\bback (?:up|ups) (?:my|your|the|all|a|an|files?|photos?|data)\b"
 )
+_ANIMALS: Final = frozenset(
+    words(
+        "cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster "
+        "hamsters rabbit rabbits"
+    )
+)
+# Words of THERAPY_WORDS that say "without a drug", not "physio".
+_DOING_WITHOUT: Final = frozenset(
+    words(
+        "without instead alternative alternatives natural naturally less fewer off stop "
+        "stopping quit reduce cut wean else replace avoid rather"
+    )
+)
+_MY_BODY: Final = frozenset(
+    words("back spine neck leg legs hip hips bum buttock buttocks shoulder shoulders knee knees")
+)
+
+
+def _own_body(tokens: Sequence[str]) -> bool:
+    """Whether the writer names their own body: "my back", "my lower back", "I hurt my hip"."""
+    return (
+        any(
+            t == "my" and any(w in _MY_BODY for w in tokens[i + 1 : i + 3])
+            for i, t in enumerate(tokens)
+        )
+        or "backache" in tokens
+    )
+
+
 # Exercise names with an animal in them ("cat cow", "bird dog") name no animal.
 _EXERCISE_NAMES: Final = re.compile(r"\b(?:cat (?:and )?(?:cow|camel)|bird dogs?|downward dog)\b")
 # The writer's body, pain or therapy. "back" counts when it is someone's ("my back", "a bad
@@ -860,18 +890,29 @@ class Matcher:
         if part is not None and BACK_WORDS.isdisjoint(tokens):
             return part
         other = _OTHER_SENSE.search(joined)
+        exercise = _EXERCISE_NAMES.search(joined) is not None  # "cat cow", "bird dogs"
         found = None
         if other is not None:
             found = other.group(0)
-        elif _EXERCISE_NAMES.search(joined) is None:
+        elif not exercise:
             found = next((t for t in tokens if t in OTHER_SUBJECTS), None)
         if found is not None and not self._about_health(tokens, known):
             return found
+        # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
+        # own body ("walking the dog hurt my back") or physio makes it a question.
+        pet = None if exercise else next((t for t in tokens if t in _ANIMALS), None)
+        if pet is not None and not (
+            known.intersection(THERAPY_WORDS) - _DOING_WITHOUT or _own_body(tokens)
+        ):
+            return pet
         if known.isdisjoint(_TOPIC_ANCHORS) and not self._about_health(tokens, known):
             content = self.normaliser.content(self._stems(text)[0])
             unknown = [t for t in content if t not in self.idf]
             if content and len(unknown) >= _UNANCHORED_UNKNOWN_SHARE * len(content):
-                return next((t for t in tokens if stem(t) == unknown[0]), unknown[0])
+                word = next(
+                    (t for t in tokens if stem(self.normaliser.correct(t)) == unknown[0]), None
+                )
+                return word or unknown[0]
         return None
 
     @staticmethod

@@ -318,3 +318,17 @@ def test_a_negated_price_or_dose_is_not_asked() -> None:
     assert matcher.not_covered("not after a price, just: can physio help my sciatica") is None
     assert matcher.not_covered("I have no insurance, can I still book an appointment") is None
     assert matcher.not_covered("what dose of exercise is right for a sore back") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("my horse has a sore back, who should I call", False),  # the horse's back
+        ("our rabbit's back legs look stiff today", False),
+        ("walking the puppy made my lower back ache", True),  # the writer's back
+        ("would physio help after a fall off my horse", True),
+        ("are bird dogs good for core strength", True),  # an exercise, not a dog
+    ],
+)
+def test_an_animals_back_is_not_the_writers(text: str, covered: bool) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
