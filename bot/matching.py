@@ -198,6 +198,14 @@ _OTHER_SENSE: Final = re.compile(
     r"\bcore (?:i|ultra) ?\d\b"
     r"|(?<!\bmy )(?<!\bthe )\bback (?:up|ups) (?:my|your|the|all|a|an|files?|photos?|data)\b"
 )
+# How someone sits or stands is a posture question whatever they look at ("slumped in front
+# of the TV", "hunched over the laptop").
+_POSTURE_WORDS: Final = frozenset(
+    words(
+        "posture postural slouch slouching slouched slump slumped slumping hunch hunched "
+        "hunching sit sitting sat seated"
+    )
+)
 _ANIMALS: Final = frozenset(
     words(
         "cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster "
@@ -251,9 +259,9 @@ _UNANCHORED_UNKNOWN_SHARE = 0.33
 _TOPIC_ANCHORS: Final = frozenset(
     words(
         """
-    posture postural slouch slouching sit sat sitting seated desk chair standing sleeping
-    stretch stretches stretching flexibility
-    mobility exercise exercises workout plank planks pilates yoga swim swimming walking
+    posture postural slouch slouching slouched slump slumped slumping hunch hunched hunching
+    sit sat sitting seated desk chair standing sleeping stretch stretches stretching
+    flexibility mobility exercise exercises workout plank planks pilates yoga swim swimming walking
     lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
     open opening book booking booked rebook reschedule cancel seen visit visits contact call
     ring email phone number
@@ -896,7 +904,11 @@ class Matcher:
             found = other.group(0)
         elif not exercise:
             found = next((t for t in tokens if t in OTHER_SUBJECTS), None)
-        if found is not None and not self._about_health(tokens, known):
+        if (
+            found is not None
+            and known.isdisjoint(_POSTURE_WORDS)
+            and not self._about_health(tokens, known)
+        ):
             return found
         # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
         # own body ("walking the dog hurt my back") or physio makes it a question.

@@ -278,6 +278,7 @@ def test_domain_words_in_another_sense_are_not_answered(text: str) -> None:
         ("cat cow stretch for a tight lower back?", True),
         ("my back up top near the shoulder blades aches", True),
         ("does sitting at a desk hitting deadlines all day hurt your spine", True),
+        ("slouched in front of the telly every night, is that doing me harm", True),
     ],
 )
 def test_another_subject_next_to_the_writers_back_is_still_covered(
