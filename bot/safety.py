@@ -28,11 +28,11 @@ _EVERYDAY: Final = frozenset(
     bald bang banging bangs banjo banking bard barking barrister based bass bat batch
     batches beach bead beads beast beating beatings becoming bends bets betting billing bin
     bisexual black blacked blacks blast blasted blasting bleak bled bless blot blow boa boar
-    boasting bond bonded boner boost booth boring borne bot bounded bouts bowed bowling bows
-    boy brad brag bragging braking bran brat bray breaking bred bridging brig bring brings
-    broad broker broth brushed buds bump buns bunting burying bush bust busy butte buys
-    bypassing cable cache cages cal calif calling cameo canister cans carbs cared carp
-    carrier carts cash cashed catches catering cease ceases cellars chad chained chant
+    boasting bond bonded boner boost boosted booth boring borne bot bounded bouts bowed
+    bowling bows boy brad brag bragging braking bran brat bray breaking bred bridging brig
+    bring brings broad broker broth brushed buds bump buns bunting burying bush bust busy
+    butte buys bypassing cable cache cages cal calif calling cameo canister cans carbs cared
+    carp carrier carts cash cashed catches catering cease ceases cellars chad chained chant
     chanting char charged charger charges charging charmed charred chatting chilli chilly
     chipped chipping chit choking chopper chow clapped clapping clashed clean cleaned
     cleaners cleaning cleanser cleansing clearer clearest clerical clipper close closing
@@ -79,32 +79,32 @@ _EVERYDAY: Final = frozenset(
     ramp ranger ranging rank rant raping rash rating ration reaching reacting reaction
     reactor reading realism realist recycling reeling regional relating relation relied
     religion religions removing rent renting resembling resisting resorting restarted
-    restoring resulting reworked rig rigorous rigs ringing ripped ripping rise rises roam
-    robbery robbing rod rooting rotate rotating rounder rout rover ruby rug rugs ruin
-    ruining ruins rune rushed sacking sad sag sage sales sand sans sash saying sayings scant
-    scar scars scattering scrambling scratching scrolling sea seas seating send sends
-    sensational setting seven sexy shading shaft shalt shame shaming shaping shard sharing
-    sharpening shattering shave shingles shining shipped shitting shoot shooter shopped
-    short shout show shows shred sided siding sill silvery sim sing sinking sinner sins
-    sipping situ sizes ski skill skipped skipping skit slapped slashed slate slicing slider
-    slipper slit slotted smacking smeared smoking smuggling smurf snapping snappy snickers
-    snowing soaking soaring sociologist sounded spanning spar spared sparked speeding spit
-    spitting splash splitting spoiled spout squad stacked staffed staging stared staring
-    starling starred starring stars starter starters startled startling startups starved
-    starving stat stated stating stats steady steam steep stepped stiles stings stitches
-    stomp stoner stopper strand strangled stray streamer streaming striped stripped
-    stripping stroking strolling struck stuffing stuffy styling supporter surging swallow
-    swapping swarm swat swaying swearing sweater sweaters sweeping swinging swipe sword
-    swords systemic table tag tail tame tart tax taxis teaching team tease tee temperate
-    tempo tempt tend tended tends testers testing thee thinker thorough though thought
-    threatens throw throwing thy tickled ties timer timers tin ting tint tipping tissues
-    titles tone tones tool tools topped tops torches touring tout town tracked traction
-    tradition traditions traitor tram trap trapping trashed tray treason treating trip
-    tripled trips troll trolling trough troy tuck tumbled tumbling turned turning tweak
+    restoring resulting revere revered reverend reverted reworked rig rigorous rigs ringing
+    ripped ripping rise rises roam robbery robbing rod rooting rotate rotating rounder rout
+    rover ruby rug rugs ruin ruining ruins rune rushed sacking sad sag sage sales sand sans
+    sash saying sayings scant scar scars scattering scrambling scratching scrolling sea seas
+    seating send sends sensational setting seven sexy shading shaft shalt shame shaming
+    shaping shard sharing sharpening shattering shave shingles shining shipped shitting
+    shoot shooter shopped short shout show shows shred sided siding sill silvery sim sing
+    sinking sinner sins sipping situ sizes ski skill skipped skipping skit slapped slashed
+    slate slicing slider slipper slit slotted smacking smeared smoking smuggling smurf
+    snapping snappy snickers snowing soaking soaring sociologist sounded spanning spar
+    spared sparked speeding spit spitting splash splitting spoiled spout squad stacked
+    staffed staging stared staring starling starred starring stars starter starters startled
+    startling startups starved starving stat stated stating stats steady steam steep stepped
+    stiles stings stitches stomp stoner stopper strand strangled stray streamer streaming
+    striped stripped stripping stroking strolling struck stuffing stuffy styling supporter
+    surging swallow swapping swarm swat swaying swearing sweater sweaters sweeping swinging
+    swipe sword swords systemic table tag tail tame tart tax taxis teaching team tease tee
+    temperate tempo tempt tend tended tends testers testing thee thinker thorough though
+    thought threatens throw throwing thy tickled ties timer timers tin ting tint tipping
+    tissues titles tone tones tool tools topped tops torches touring tout town tracked
+    traction tradition traditions traitor tram trap trapping trashed tray treason treating
+    trip tripled trips troll trolling trough troy tuck tumbled tumbling turned turning tweak
     tweeting twinkle tying ump unbeatable unbreakable unbroken unchanged uncomfortable
     uncontrolled underwater unfolding unite unlikely unnoticed unstable untouched upbringing
     upcoming upholding uplifting upstream vaginal vain vane variant varies vary venting
-    vetting vice wage wages waiter waive waning warming warring wary watcher watches
+    versed vetting vice wage wages waiter waive waning warming warring wary watcher watches
     watching waved wavy weaknesses wealthier wearing weave weed weep weeping weighs welding
     wen wept whaling whatsoever wheel wheeled wheeling wheels whipping whit width wildly
     willing winner witch witches woe won woo wording wore world worlds worsen wounded
@@ -186,7 +186,9 @@ _PEOPLE: Final = frozenset(
         "children kid kids baby toddler teenager teen boyfriend girlfriend brother sister "
         "uncle aunt auntie cousin "
         "nephew niece grandma grandmother grandpa grandfather granny grandad nan nana gran "
-        "friend mate neighbour neighbor colleague coworker boss patient client resident "
+        "twins grandkids grandchildren grandson granddaughter stepson stepdaughter "
+        "friend mate flatmate housemate roommate neighbour neighbor colleague coworker boss "
+        "patient client resident "
         "dog cat someone somebody"
     )
 )

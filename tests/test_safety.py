@@ -333,6 +333,8 @@ def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
         "I don't want to keep taking tablets for my back, can PT help instead?",
         # A carer who then asks about their own back.
         "my dad has cancer and I look after him, my back is wrecked from lifting him",
+        # "me" in the phrase itself does not make it the writer's.
+        "my twins keep me up at night but my back is fine, which stretches for posture?",
         # A question answered no rules out what it asks (negatable categories only).
         "Fever? No. Just a stiff back from gardening, which stretches?",
         "Any weight loss? Nope. How often should I do my core work?",
@@ -373,6 +375,8 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("I tripped over the dog and fell down the stairs, now my back hurts", "major-trauma"),
         ("my son has a fever and a stiff back, he's 7, should I call someone?", "fever"),
         ("my dad has had a fall and I'm his carer, his back is agony", "major-trauma"),
+        ("I fell through the loft hatch onto the landing", "major-trauma"),
+        ("on prednisolone for years and my back suddenly got worse", "fever"),
         # Time words must stand together: "my back ... in the mornings" is not "back in".
         ("my skirt has all gone loose and my back is sore in the evenings", "weight-loss"),
         # New everyday wordings.
