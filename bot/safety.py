@@ -550,6 +550,8 @@ class RedFlagDetector:
         positions: dict[str, list[int]] = {}
         for i, r in enumerate(where):
             positions.setdefault(raw[r], []).append(i)
+        # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
+        last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
         vetoes: dict[int, list[tuple[int, int]]] = {}
         candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
         found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]] = []
@@ -587,7 +589,7 @@ class RedFlagDetector:
             for lo, hi, starts in matched:
                 if any(not (hi < vlo or lo > vhi) for vlo, vhi in near):
                     continue
-                if self._someone_else(raw, where[lo]):
+                if self._someone_else(raw, where[lo], last_self):
                     continue
                 if self.negatable[category] and (
                     any(self._negated(raw, where[p]) for p in starts)
@@ -694,9 +696,9 @@ class RedFlagDetector:
                     return True
         return False
 
-    def _someone_else(self, raw: Sequence[str], start: int) -> bool:
+    def _someone_else(self, raw: Sequence[str], start: int, last_self: int) -> bool:
         """Whether the symptom is someone else's and the writer does not ask for them."""
-        person = self._other_person(raw, start)
+        person = self._other_person(raw, start, last_self)
         if person is None:
             return False
         if person in _GENERIC and self._cue(raw, 0, self.self_cues):
@@ -715,14 +717,14 @@ class RedFlagDetector:
         return True
 
     @staticmethod
-    def _other_person(raw: Sequence[str], start: int) -> str | None:
+    def _other_person(raw: Sequence[str], start: int, last_self: int) -> str | None:
         """The person word if the symptom is another's and the writer then talks about their own.
 
         "My mother fell this morning and her back hurts, would physio help?" is written for
         her: it stays a red flag. Only when the writer comes back to themselves afterwards
         ("... and I hurt my back lifting her") is the symptom taken as someone else's.
         """
-        if _SELF_AGAIN.isdisjoint(raw[start + 1 :]):
+        if last_self <= start:  # no "I" or "my" after it
             return None
         if start > 0 and raw[start - 1] in _POSSESSIVE:
             return raw[start - 1]  # "her cancer", "his fall"
