@@ -44,6 +44,8 @@ STOP_WORDS: Final = frozenset(
     not no nor
     question quick wondering wonder tell know want need let go going gonna wanna maybe
     one ones someone something anything everything way ways
+    two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty
+    hundred third fourth fifth sixth
     """
     )
 )
@@ -179,7 +181,7 @@ OTHER_SUBJECTS: Final = frozenset(
     hamsters rabbit rabbits
     parrot vet vets
     cpu gpu processor intel ryzen ssd wifi router modem backup icloud printer software
-    film films movie movies cast actor actors actress trailer sequel netflix episode
+    film films movie movies cast actor actors actress trailer sequel netflix
     lyrics song songs album
     lawn lawns grass turf shrub shrubs moss fertiliser fertilizer compost
     goal goals kpi kpis okr okrs deadline deadlines promotion salary budget
@@ -248,6 +250,7 @@ HEALTH_WORDS: Final = frozenset(
     therapy exercise exercises rehab doctor gp surgery operation clinic appointment
     symptoms spasm spasms backache lumbago appointments session sessions physiotherapists
     therapists injuries surgeon body joint joints hip hips leg legs bum buttock buttocks
+    flare flares flareup episode episodes relapse
     """
     )
 )
