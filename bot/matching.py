@@ -46,6 +46,8 @@ STOP_WORDS: Final = frozenset(
     one ones someone something anything everything way ways
     two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty
     hundred third fourth fifth sixth
+    monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays
+    thursdays fridays saturdays sundays
     """
     )
 )
@@ -79,6 +81,8 @@ OTHER_PARTS: Final = frozenset(
     finger fingers thumb thumbs wrist wrists elbow elbows arm arms jaw head
     headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci toe
     throat eye eyes ear ears earache sinus sinuses
+    anxiety depression depressed panic insomnia migraine migraines fibromyalgia diabetes
+    cholesterol asthma eczema psoriasis acne stress
     rotator achilles carpal bunion bunions
     """
     )
@@ -97,7 +101,8 @@ NOT_COVERED: Final = frozenset(
         """
     price prices cost costs fee fees charge charges insurance insurer insured medicare
     medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
-    password findings radiologist
+    password findings radiologist pay paying payment payments voucher vouchers claim claims
+    reimburse reimbursed reimbursement deductible copay copayment bupa
     """
     )
 )
@@ -208,6 +213,15 @@ _POSTURE_WORDS: Final = frozenset(
         "hunching sit sitting sat seated"
     )
 )
+_CAREER: Final = frozenset(
+    words(
+        "earn earns earning earnings career careers university universities uni vacancy "
+        "vacancies hiring apprenticeship internship"
+    )
+)
+_PAIN: Final = frozenset(
+    words("pain pains painful hurt hurts hurting ache aches aching achy sore stiff injury")
+)
 _ANIMALS: Final = frozenset(
     words(
         "cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster "
@@ -267,7 +281,7 @@ _TOPIC_ANCHORS: Final = frozenset(
     flexibility mobility exercise exercises workout plank planks pilates yoga swim swimming walking
     lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
     open opening book booking booked rebook reschedule cancel seen visit visits contact call
-    ring email phone number
+    ring email phone number slot slots available availability
     """
     )
 )
@@ -292,6 +306,8 @@ _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
     r"|many (?!(?:days?|weeks?|months?|years?|hours?|minutes?|times?|sessions?|appointments?"
     r"|visits?|reps?|sets?|exercises?|stretches?)\b)\w+ (?:can|should) i)\b"
     r"|\bwhat(?:s| is) (?:wrong with|causing)\b"
+    r"|\b(?:sessions?|appointments?|visits?|assessments?|consultations?) (?:is |are )?free\b"
+    r"|\bfree (?:of charge|sessions?|consultations?|assessments?|trials?)\b|\bfor free\b"
 )
 # Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
 MIN_CORRECTABLE = 3
@@ -913,6 +929,10 @@ class Matcher:
             and not self._about_health(tokens, known)
         ):
             return found
+        # Working as a physio ("how much do physios earn") is no question about one's back.
+        career = next((t for t in tokens if t in _CAREER), None)
+        if career is not None and not (_own_body(tokens) or not known.isdisjoint(_PAIN)):
+            return career
         # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
         # own body ("walking the dog hurt my back") or physio makes it a question.
         pet = None if exercise else next((t for t in tokens if t in _ANIMALS), None)

@@ -333,3 +333,20 @@ def test_a_negated_price_or_dose_is_not_asked() -> None:
 )
 def test_an_animals_back_is_not_the_writers(text: str, covered: bool) -> None:
     assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("is the assessment free", False),  # a price
+        ("can I get the cost back through my health cover claim", False),  # insurance
+        ("do you have free slots on friday", True),  # "free" slots, a weekday
+        ("a pain free back, is that possible with physio", True),
+        ("can massage ease my insomnia", False),  # another condition, no back
+        ("stress at work makes my back tense, can physio help", True),
+        ("what do physios earn in their first year", False),  # a career question
+        ("I work at a university and sit all day, my back aches", True),
+    ],
+)
+def test_payments_other_conditions_and_careers(text: str, covered: bool) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
