@@ -134,6 +134,9 @@ _DIALECT: Final = {
     **dict.fromkeys(words("fel"), "feel fell"),
     **dict.fromkeys(words("gaun gawn"), "going"),
     **dict.fromkeys(words("sair"), "sore"),
+    **dict.fromkeys(words("stane stanes"), "stone"),
+    **dict.fromkeys(words("wata"), "water"),
+    **dict.fromkeys(words("hol"), "hold"),
     # Jamaican: "mi cyaan feel nutten pon di toilet".
     **dict.fromkeys(words("mi"), "my"),
     **dict.fromkeys(words("di"), "the"),
@@ -511,9 +514,22 @@ class RedFlagDetector:
             ):
                 token += "g"
             if token not in _EVERYDAY and token not in _PEOPLE:
-                token = " ".join(self.normaliser.correct(t) for t in token.split())
+                token = " ".join(self._correct(t) for t in token.split())
             tokens.append(token)
         return self.normaliser.stems(" ".join(tokens), correct=False)
+
+    def _correct(self, token: str) -> str:
+        """The typo corrector's word, or two letters swapped back ("wieght", "fveer"): a swap
+        costs the corrector two edits and often misses its cutoff."""
+        fixed = self.normaliser.correct(token)
+        vocabulary = self.normaliser.vocabulary
+        if fixed != token or token in vocabulary or len(token) < 4 or token.isdigit():
+            return fixed
+        for i in range(len(token) - 1):
+            swapped = token[:i] + token[i + 1] + token[i] + token[i + 2 :]
+            if swapped in vocabulary:
+                return swapped
+        return token
 
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""

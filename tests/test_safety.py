@@ -367,6 +367,11 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("freezin one minute, roastin the next, and my spine aches", "fever"),
         ("my bits have gone numb since my back went", "cauda-equina"),
         ("fel of my horse on sunday and my back is agony", "major-trauma"),
+        ("a've lost a stane an a'm no dietin, back's sair", "weight-loss"),
+        ("mi cyaan hol mi wata and mi back a hurt", "cauda-equina"),
+        # Two letters swapped cost the corrector two edits; the check swaps them back.
+        ("lost alot of wieght without trying and my back aches", "weight-loss"),
+        ("I fall from okada yesterday and my back dey pain me", "major-trauma"),
         # An all-clear covers only its own words; "but" does not hide what follows.
         ("peeing fine but my bum has gone numb since the weekend", "cauda-equina"),
         ("no groin numbness, but I can't feel the toilet paper", "cauda-equina"),
