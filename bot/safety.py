@@ -99,16 +99,16 @@ _EVERYDAY: Final = frozenset(
     temperate tempo tempt tend tended tends testers testing thee thinker thorough though
     thought threatens throw throwing thy tickled ties timer timers tin ting tint tipping
     tissues titles tone tones tool tools topped tops torches touring tout town tracked
-    traction tradition traditions traitor tram trap trapping trashed tray treason treating
-    trip tripled trips troll trolling trough troy tuck tumbled tumbling turned turning tweak
-    tweeting twinkle tying ump unbeatable unbreakable unbroken unchanged uncomfortable
-    uncontrolled underwater unfolding unite unlikely unnoticed unstable untouched upbringing
-    upcoming upholding uplifting upstream vaginal vain vane variant varies vary venting
-    versed vetting vice wage wages waiter waive waning warming warring wary watcher watches
-    watching waved wavy weaknesses wealthier wearing weave weed weep weeping weighs welding
-    wen wept whaling whatsoever wheel wheeled wheeling wheels whipping whit width wildly
-    willing winner witch witches woe won woo wording wore world worlds worsen wounded
-    wrestling zone zones
+    traction tradition traditions trailed traitor tram trap trapping trashed tray treason
+    treating trip tripled trips troll trolling trough troy tuck tumbled tumbling turned
+    turning tweak tweeting twinkle tying ump unbeatable unbreakable unbroken unchanged
+    uncomfortable uncontrolled underwater unfolding unite unlikely unnoticed unstable
+    untouched upbringing upcoming upholding uplifting upstream vaginal vain vane variant
+    varies vary venting versed vetting vice wage wages waiter waive waning warming warring
+    wary watcher watches watching waved wavy weaknesses wealthier wearing weave weed weep
+    weeping weighs welding wen wept whaling whatsoever wheel wheeled wheeling wheels
+    whipping whit width wildly willing winner witch witches woe won woo wording wore world
+    worlds worsen wounded wrestling zone zones
     """
     )
 )
