@@ -38,77 +38,79 @@ _EVERYDAY: Final = frozenset(
     cleaners cleaning cleanser cleansing clearer clearest clerical clipper close closing
     clot coaching cock cod col collusion combing comet comets comfortably commodore cones
     constraint consultant contestant continent continents contingency contingent cooling
-    cooperation cop copper cram crammed cray creating creation crescent crest crock crooked
-    cropped cropping crow crumble crumbling cuff cuffs cult cunning cunt cups curt cute czar
-    dam debating decrees dedication defer defy deny deposition depressing detention deter
-    dice dinner dipping directing dive diverting dollars don donut dot dread dressing
-    dripping drive drone drove drown dug duped duress ear earning eased east eats editing
-    eds eel eels eight ejection election emission emissions emotion emotions enacting
-    enduring enrolled enrolling entangled enticing eradication erase escalation escaping
-    ether eve event exchange exchanged exchanges exchanging explained exposition expressing
-    fable fail failing fair fear feasible feat fend fibre fighter filling fitting flapping
-    flashes fleet flew fling flipped flipping float flood floods floss flour flowed flux
-    follower fond foo fooling ford fore fork formally fort founded fraction fray freeing fro
-    frosting fueling fund fur gage gall gap gaps gardener gasping genitalia gent gents given
-    gliding gloss goat gong gout govt gown graduation gram grange grape grapes grasping
-    grave gray grieving grin gripped gripping grounded gunning hacking hair hallways hanged
-    hash hatches hatching haven hawking hays head heard heather heron highs hill hills hilly
-    hint hitting hoard hoe holding holed howl howling humbled hunting hurling iced
-    importance imposition impressing improper improperly incoming indifference indifferent
-    infectious inference informal informally initiate inmate inning ins insensitive insider
-    insiders insights inspecting inspection instantly int intimidate intro issuing kicker
-    kinda kissing knew knight knights knowingly known lacking lad lags lair lap laps lash
-    lashing lass lat latex latte laws lay leach leading leaping learned learning leases
-    leasing least leather leaving legalizing legions lend lends lent lessons lest letting
-    lever lied lien lies lieu lighted lighten lightening lime linen liner lips listener
-    listing lit lite live lock loco log logo lone loner loom loop loot looting loser lotus
-    loved lover maker makers mall mallet manning marching marking markings mas mash mashed
-    masking masks matches matching matte meats mediation meditation meeting melts men mice
-    milling missing mission misused moaning moderation modules mold molding moved mover
-    movers movie movies munch murderer nagging neat needless neither neon nesting netting
-    newt nightlife nit noon notation note noting noun oft oiled oncoming operating
-    operational opposition orally orange ordinary ordination organism ounce ours overt owls
-    paced packaged packaging page pages paid pair panicked panicking pans par parent parking
-    pas passing passion pat path pats peach peaches peaking pear peat peek peel peeling peep
-    peer pens pension perception perfection permission pest petite petting phony picking
-    pickled pies pigs pine pines ping pink pinning pinto pitches plain plantation plants
-    plate plating plot plots plotted plump plush poaching poet pol polling polo pond ponds
-    pooh pooping pop ports positional pot potion pots pounded powder praise praised praises
-    pres pressuring prick primate primates probes processing propel property propped prosper
-    pruning pups pus quit racking rag rage rages ragged raging rail railways rain raising
-    ramp ranger ranging rank rant raping rash rating ration reaching reacting reaction
-    reactor reading realism realist recycling reeling regional relating relation relied
-    religion religions removing rent renting resembling resisting resorting restarted
-    restoring resulting revere revered reverend reverted reworked rig rigorous rigs ringing
-    ripped ripping rise rises roam robbery robbing rod rooting rotate rotating rounder rout
-    rover ruby rug rugs ruin ruining ruins rune rushed sacking sad sag sage sales sand sans
-    sash saying sayings scant scar scars scattering scrambling scratching scrolling sea seas
+    cooperation cop copper coroner cram crammed cray creating creation crescent crest crock
+    crooked cropped cropping crow crumble crumbling cuff cuffs cult cunning cunt cups curt
+    cute czar dam debating decrees dedication defer defy deny deposition depressing
+    detention deter dice dinner dipping directing dive diverting dollars don donut dot dread
+    dressing dripping drive drone drove drown dug duped duress ear earning eased east eats
+    edged editing eds eel eels eight ejection election emission emissions emotion emotions
+    enacting enduring enrolled enrolling entangled enticing eradication erase escalation
+    escaping ether eve event exchange exchanged exchanges exchanging explained exposition
+    expressing fable fail failing fair fear feasible feat fend fibre fighter filling fitting
+    flapping flashes fleet flew fling flipped flipping float flood floods floss flour flowed
+    flux follower fond foo fooling ford fore fork formally fort founded fraction fray
+    freeing fro frosting fueling fund fur gage gall gap gaps gardener gasping genitalia gent
+    gents given gliding gloss goat gong gout govt gown graduation gram grange grape grapes
+    grasping grave gray grieving grin gripped gripping grounded gunning hacking hair
+    hallways hanged hash hatches hatching haven hawking hays head heard heather hedge heron
+    highs hill hills hilly hint hitting hoard hoe holding holed howl howling humbled hunting
+    hurling iced importance imposition impressing improper improperly incoming indifference
+    indifferent infectious inference informal informally initiate inmate inning ins
+    insensitive insider insiders insights inspecting inspection instantly int intimidate
+    intro issuing kicker kinda kissing knew knight knights knowingly known lacking lad lags
+    lair lap laps lash lashing lass lat latex latte laws lay leach leading leaping learned
+    learning leases leasing least leather leaving ledge legalizing legions lend lends lent
+    lessons lest letting lever lied lien lies lieu lighted lighten lightening lime linen
+    liner lips listener listing lit lite live lock loco log logo lone loner loom loop loot
+    looting loser lotus loved lover maker makers mall mallet manning marching marking
+    markings mas mash mashed masking masks matches matching matte meats mediation meditation
+    meeting melts men mice milling missing mission misused moaning moderation modules mold
+    molding moved mover movers movie movies munch murderer nagging neat needless neither
+    neon nesting netting newt nightlife nit noon notation note noting noun oft oiled
+    oncoming operating operational opposition orally orange ordinary ordination organism
+    ounce ours overt owls paced packaged packaging page pages paid pair panicked panicking
+    pans par parent parking pas passing passion pat path pats peach peaches peaking pear
+    peat peek peel peeling peep peer pens pension perception perfection permission pest
+    petite petting phony picking pickled pies pigs pine pines ping pink pinning pinto
+    pitches plain plantation plants plate plating plot plots plotted plump plush poaching
+    poet pol polling polo pond ponds pooh pooping pop ports positional pot potion pots
+    pounded powder praise praised praises pres pressuring prick primate primates probes
+    processing propel property propped prosper pruning pups purge pus quit racking rag rage
+    rages ragged raging rail railways rain raising ramp ranger ranging rank rant raping rash
+    rating ration reaching reacting reaction reactor reading realism realist recycling
+    reeling regional relating relation relied religion religions removing rent renting
+    resembling resisting resorting restarted restoring restrain restrained restraining
+    resulting revere revered reverend reverted reworked rig rigorous rigs ringing ripped
+    ripping rise rises roam robbery robbing rod rooting rotate rotating rounder rout rover
+    ruby rug rugs ruin ruining ruins rune rushed sacking sad sag sage sales sand sans sash
+    saying sayings scant scar scars scattering scrambling scratching scrolling sea seas
     seating send sends sensational setting seven sexy shading shaft shalt shame shaming
     shaping shard sharing sharpening shattering shave shingles shining shipped shitting
     shoot shooter shopped short shout show shows shred sided siding sill silvery sim sing
     sinking sinner sins sipping situ sizes ski skill skipped skipping skit slapped slashed
     slate slicing slider slipper slit slotted smacking smeared smoking smuggling smurf
     snapping snappy snickers snowing soaking soaring sociologist sounded spanning spar
-    spared sparked speeding spit spitting splash splitting spoiled spout squad stacked
-    staffed staging stared staring starling starred starring stars starter starters startled
-    startling startups starved starving stat stated stating stats steady steam steep stepped
-    stiles stings stitches stomp stoner stopper strand strangled stray streamer streaming
-    striped stripped stripping stroking strolling struck stuffing stuffy styling supporter
-    surging swallow swapping swarm swat swaying swearing sweater sweaters sweeping swinging
-    swipe sword swords systemic table tag tail tame tart tax taxis teaching team tease tee
+    spared sparked speeding spit spitting splash splitting spoiled spout squad stable
+    stacked staffed staging stain stained staining stains stared staring starling starred
+    starring stars starter starters startled startling startups starved starving stat stated
+    stating stats steady steam steep stepped stiles stings stitches stomp stoner stopper
+    straits strand stranded strands strangled stray streamer streaming striped stripped
+    stripping stroking strolling struck stuffing stuffy styling supporter surging sustaining
+    swallow swapping swarm swat swaying swearing sweater sweaters sweeping swinging swipe
+    sword swords systemic table tag tail tale tame tart tax taxis teaching team tease tee
     temperate tempo tempt tend tended tends testers testing thee thinker thorough though
     thought threatens throw throwing thy tickled ties timer timers tin ting tint tipping
     tissues titles tone tones tool tools topped tops torches touring tout town tracked
-    traction tradition traditions trailed traitor tram trap trapping trashed tray treason
-    treating trip tripled trips troll trolling trough troy tuck tumbled tumbling turned
-    turning tweak tweeting twinkle tying ump unbeatable unbreakable unbroken unchanged
-    uncomfortable uncontrolled underwater unfolding unite unlikely unnoticed unstable
-    untouched upbringing upcoming upholding uplifting upstream vaginal vain vane variant
-    varies vary venting versed vetting vice wage wages waiter waive waning warming warring
-    wary watcher watches watching waved wavy weaknesses wealthier wearing weave weed weep
-    weeping weighs welding wen wept whaling whatsoever wheel wheeled wheeling wheels
-    whipping whit width wildly willing winner witch witches woe won woo wording wore world
-    worlds worsen wounded wrestling zone zones
+    traction tradition traditions trailed trains traitor tram trap trapping trashed tray
+    treason treating trip tripled trips troll trolling trough troy tuck tumbled tumbling
+    turned turning tweak tweeting twinkle tying ump unbeatable unbreakable unbroken
+    unchanged uncomfortable uncontrolled underwater unfolding unite unlikely unnoticed
+    unstable untouched upbringing upcoming upholding uplifting upstream urged vaginal vain
+    vane variant varies vary venting versed vetting vice wage wages waiter waive waning
+    warming warring wary watcher watches watching waved wavy weaknesses wealthier wearing
+    weave wedge weed weep weeping weighs welding wen wept whaling whatsoever wheel wheeled
+    wheeling wheels whipping whit width wildly willing winner witch witches woe won woo
+    wording wore world worlds worsen wounded wrestling zone zones
     """
     )
 )
@@ -312,10 +314,16 @@ _NOT_TEMPERATURE_UNITS: Final = frozenset(
 _TEMPERATURE_WORDS: Final = re.compile(r"\b(temp|temperature|thermometer|fever|reading)", re.I)
 # Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
-# A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.") is read as "small hours":
+# A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.", "4 in the morning") is read
+# as "small hours":
 # "am" is filler and a bare "3" means nothing, so the time would otherwise be lost. 5am and
 # later are left alone: that is when many people get up for work.
-_SMALL_HOURS: Final = re.compile(r"(?<![\d:.])[1-4](?:[:.][0-5]\d)?\s*a\.?m\b", re.IGNORECASE)
+_SMALL_HOURS: Final = re.compile(
+    r"(?<![\d:.])(?:[1-4](?:[:.][0-5]\d)?\s*a\.?m\b"
+    r"|[1-4](?:[:.][0-5]\d)?\s*(?:o\W?clock\s*)?in the morning\b"
+    r"|(?:one|two|three|four)\s*(?:o\W?clock\s*)?in the morning\b)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

@@ -329,6 +329,7 @@ def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
         "I feel steady on my feet, just a stiff lower back",  # not "unsteady"
         "I live on my own and carry the shopping, is a backpack better?",  # not "liver"
         "I quit smoking in the summer and my back is stiff",  # not "soaking"
+        "I've lost the urge to exercise since my back went, any tips?",
         # Painkillers that do nothing are said together, not "don't ... tablets ... help".
         "I don't want to keep taking tablets for my back, can PT help instead?",
         # A carer who then asks about their own back.
@@ -396,6 +397,9 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("got flattened by a late tackle at hockey, back is agony", "major-trauma"),
         ("slipped on the kitchen floor and landed badly, I'm 80", "major-trauma"),
         ("gone thin without any reason and my back is sore", "weight-loss"),
+        ("the pain is at its worst at 3 in the morning", "night-pain"),
+        ("I have to strain to get anything out when I wee, back agony", "cauda-equina"),
+        ("I no longer feel when I need a wee, back has been bad", "cauda-equina"),
         ("my wedding ring keeps slipping off, back aching", "weight-loss"),
         ("Fever? No thermometer here, but my back is agony", "fever"),  # no answer
         ("been incontinent since Tuesday and my back is bad", "cauda-equina"),
