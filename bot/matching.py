@@ -82,7 +82,7 @@ OTHER_PARTS: Final = frozenset(
     headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci toe
     throat eye eyes ear ears earache sinus sinuses
     anxiety depression depressed panic insomnia migraine migraines fibromyalgia diabetes
-    cholesterol asthma eczema psoriasis acne stress
+    cholesterol asthma eczema psoriasis acne stress heart lung lungs kidney kidneys liver
     rotator achilles carpal bunion bunions
     """
     )
@@ -203,6 +203,8 @@ OTHER_SUBJECTS: Final = frozenset(
 # hunching over them is a posture question.
 _OTHER_SENSE: Final = re.compile(
     r"\bcore (?:i|ultra) ?\d\b"
+    r"|\bback (?:garden|gardens|yard|door|doors|office|story|stories|pay|end|catalogue|burner)\b"
+    r"|\b(?:a|good|best|great|this|that) books?\b"
     r"|(?<!\bmy )(?<!\bthe )\bback (?:up|ups) (?:my|your|the|all|a|an|files?|photos?|data)\b"
 )
 # How someone sits or stands is a posture question whatever they look at ("slumped in front
@@ -228,11 +230,11 @@ _ANIMALS: Final = frozenset(
         "hamsters rabbit rabbits"
     )
 )
-# Words of THERAPY_WORDS that say "without a drug", not "physio".
-_DOING_WITHOUT: Final = frozenset(
+# Physio itself: "core exercises for my horse" is still the horse's.
+_PHYSIO: Final = frozenset(
     words(
-        "without instead alternative alternatives natural naturally less fewer off stop "
-        "stopping quit reduce cut wean else replace avoid rather"
+        "physio physios physiotherapy physiotherapist physiotherapists physical pt therapist "
+        "therapists therapy rehab"
     )
 )
 _MY_BODY: Final = frozenset(
@@ -285,6 +287,10 @@ _TOPIC_ANCHORS: Final = frozenset(
     """
     )
 )
+# "the back garden", "my back door": "back" is no body part before these.
+_BACK_COMPOUND: Final = frozenset(
+    words("garden gardens yard door doors office story stories pay end catalogue burner")
+)
 # "back problems", "back wahala": the back is the subject whoever's it is.
 _BACK_TROUBLE: Final = frozenset(
     words("problem problems issue issues trouble troubles wahala muscles muscle injury")
@@ -308,6 +314,7 @@ _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
     r"|\bwhat(?:s| is) (?:wrong with|causing)\b"
     r"|\b(?:sessions?|appointments?|visits?|assessments?|consultations?) (?:is |are )?free\b"
     r"|\bfree (?:of charge|sessions?|consultations?|assessments?|trials?)\b|\bfor free\b"
+    r"|\bmoney back\b"
 )
 # Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
 MIN_CORRECTABLE = 3
@@ -936,9 +943,7 @@ class Matcher:
         # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
         # own body ("walking the dog hurt my back") or physio makes it a question.
         pet = None if exercise else next((t for t in tokens if t in _ANIMALS), None)
-        if pet is not None and not (
-            known.intersection(THERAPY_WORDS) - _DOING_WITHOUT or _own_body(tokens)
-        ):
+        if pet is not None and known.isdisjoint(_PHYSIO) and not _own_body(tokens):
             return pet
         if known.isdisjoint(_TOPIC_ANCHORS) and not self._about_health(tokens, known):
             content = self.normaliser.content(self._stems(text)[0])
@@ -957,6 +962,7 @@ class Matcher:
             return True
         return any(
             t == "back"
+            and (i + 1 == len(tokens) or tokens[i + 1] not in _BACK_COMPOUND)
             and (
                 (i > 0 and tokens[i - 1] in _OWNED_BACK)
                 or (i + 1 < len(tokens) and tokens[i + 1] in _BACK_TROUBLE)

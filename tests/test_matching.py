@@ -350,3 +350,18 @@ def test_an_animals_back_is_not_the_writers(text: str, covered: bool) -> None:
 )
 def test_payments_other_conditions_and_careers(text: str, covered: bool) -> None:
     assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("my back yard fence blew down, who fixes that", False),  # "back" as in back yard
+        ("digging in the back garden hurt my back", True),  # and then the writer's back
+        ("could you suggest a good book about marathon training", False),  # a book to read
+        ("I want my money back", False),  # a refund
+        ("is standing all day bad for my heart", False),  # another organ, no back word
+        ("stretching routine for my old dog", False),  # the dog's, not the writer's
+    ],
+)
+def test_back_compounds_books_refunds_organs_and_pets(text: str, covered: bool) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
