@@ -266,7 +266,10 @@ HEALTH_WORDS: Final = frozenset(
     therapy exercise exercises rehab doctor gp surgery operation clinic appointment
     symptoms spasm spasms backache lumbago appointments session sessions physiotherapists
     therapists injuries surgeon body joint joints hip hips leg legs bum buttock buttocks
-    flare flares flareup episode episodes relapse
+    flare flares flareup episode episodes relapse numb numbness tingling tingly twinge
+    twinges cramp cramps weakness tender swelling inflamed inflammation pulled strained
+    sprained slipped herniated bulging trapped pinched arthritis vertebra vertebrae tailbone
+    coccyx glutes hamstring hamstrings backaches
     """
     )
 )
