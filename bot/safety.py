@@ -194,7 +194,7 @@ _PEOPLE: Final = frozenset(
         "twins grandkids grandchildren grandson granddaughter stepson stepdaughter "
         "friend mate flatmate housemate roommate neighbour neighbor colleague coworker boss "
         "patient client resident "
-        "dog cat someone somebody"
+        "dog dogs cat cats puppy kitten pet someone somebody"
     )
 )
 _OTHERS: Final = frozenset(stem(w) for w in _PEOPLE)

@@ -330,6 +330,9 @@ def test_everyday_look_alikes_are_not_flagged(text: str) -> None:
         "I live on my own and carry the shopping, is a backpack better?",  # not "liver"
         "I quit smoking in the summer and my back is stiff",  # not "soaking"
         "I've lost the urge to exercise since my back went, any tips?",
+        "our puppy is incontinent and I'm always bending to clean up, stretches?",
+        "nothing wrong with my waterworks, just a stiff back from digging",
+        "had flu last month, fever gone, back stiff from lying in bed",
         # Painkillers that do nothing are said together, not "don't ... tablets ... help".
         "I don't want to keep taking tablets for my back, can PT help instead?",
         # A carer who then asks about their own back.
