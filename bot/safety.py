@@ -31,8 +31,8 @@ _EVERYDAY: Final = frozenset(
     boasting bond bonded boner boost boosted booth boring borne bot bounded bouts bowed
     bowling bows boy brad brag bragging braking bran brat bray breaking bred bridging brig
     bring brings broad broker broth brushed buds bump buns bunting burying bush bust busy
-    butte buys bypassing cable cache cages cal calif calling cameo canister cans carbs cared
-    carp carrier carts cash cashed catches catering cease ceases cellars chad chained chant
+    butte buys bypassing cable cache cages cal calif calling cameo canister cans carbs carp
+    carrier carts cash cashed catches catering cease ceases cellars chad chained chant
     chanting char charged charger charges charging charmed charred chatting chilli chilly
     chipped chipping chit choking chopper chow clapped clapping clashed clean cleaned
     cleaners cleaning cleanser cleansing clearer clearest clerical clipper close closing
