@@ -315,9 +315,8 @@ _TEMPERATURE_WORDS: Final = re.compile(r"\b(temp|temperature|thermometer|fever|r
 # Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
 # A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.", "4 in the morning") is read
-# as "small hours":
-# "am" is filler and a bare "3" means nothing, so the time would otherwise be lost. 5am and
-# later are left alone: that is when many people get up for work.
+# as "small hours": "am" is filler and a bare "3" means nothing, so the time would otherwise be
+# lost. 5am and later are left alone: that is when many people get up for work.
 _SMALL_HOURS: Final = re.compile(
     r"(?<![\d:.])(?:[1-4](?:[:.][0-5]\d)?\s*a\.?m\b"
     r"|[1-4](?:[:.][0-5]\d)?\s*(?:o\W?clock\s*)?in the morning\b"
