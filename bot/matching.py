@@ -273,20 +273,34 @@ HEALTH_WORDS: Final = frozenset(
     """
     )
 )
-# A message at least half of whose content words the knowledge base never uses, and that
+# A message at least a third of whose content words the knowledge base never uses, and that
 # names no back, body, pain, therapy, posture, exercise or booking word, is about something
 # else ("treatment for dandruff", "who won the football"): not answered. (Messages that do
 # name one keep the looser `max_unknown_share`: "are you open on sundays" is a question.)
 _UNANCHORED_UNKNOWN_SHARE = 0.33
+# The anchor words are English: the rule leaves alone a message written in another
+# language, whose own function words are unknown to it ("me duele la espalda cuando…"): one
+# with accented letters or a common Spanish function word.
+_FOREIGN: Final = frozenset(
+    words(
+        """
+    de del la el los las que para por con una es mi mis cuando como cuanto tengo puedo hay
+    muy pero esta este estoy tiene duele
+    """
+    )
+)
+# (The last line: the same few words in Spanish, the bot's other language.)
 _TOPIC_ANCHORS: Final = frozenset(
     words(
         """
     posture postural slouch slouching slouched slump slumped slumping hunch hunched hunching
     sit sat sitting seated desk chair standing sleeping stretch stretches stretching
-    flexibility mobility exercise exercises workout plank planks pilates yoga swim swimming walking
-    lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
+    flexibility mobility exercise exercises workout plank planks pilates yoga swim swimming
+    walking lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
     open opening book booking booked rebook reschedule cancel seen visit visits contact call
     ring email phone number slot slots available availability
+    espalda dolor duele fisio fisioterapia fisioterapeuta ejercicio ejercicios ciatica
+    columna hernia cita citas postura estiramiento estiramientos rehabilitacion
     """
     )
 )
@@ -948,7 +962,12 @@ class Matcher:
         pet = None if exercise else next((t for t in tokens if t in _ANIMALS), None)
         if pet is not None and known.isdisjoint(_PHYSIO) and not _own_body(tokens):
             return pet
-        if known.isdisjoint(_TOPIC_ANCHORS) and not self._about_health(tokens, known):
+        if (
+            known.isdisjoint(_FOREIGN)
+            and not any(not t.isascii() for t in tokens)
+            and known.isdisjoint(_TOPIC_ANCHORS)
+            and not self._about_health(tokens, known)
+        ):
             content = self.normaliser.content(self._stems(text)[0])
             unknown = [t for t in content if t not in self.idf]
             if content and len(unknown) >= _UNANCHORED_UNKNOWN_SHARE * len(content):

@@ -365,3 +365,12 @@ def test_payments_other_conditions_and_careers(text: str, covered: bool) -> None
 )
 def test_back_compounds_books_refunds_organs_and_pets(text: str, covered: bool) -> None:
     assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+def test_the_english_word_lists_leave_other_languages_alone() -> None:
+    # The unanchored rule's anchor words are English: a Spanish message's own function words
+    # ("cuando", "qué") are unknown to them and must not make it "something else".
+    spanish = shipped().for_language("es").matcher
+    assert spanish.not_covered("me duele la espalda cuando me siento en la oficina") is None
+    assert spanish.not_covered("¿qué ejercicios puedo hacer para fortalecer el core?") is None
+    assert spanish.not_covered("ciatica ejercicios") is None
