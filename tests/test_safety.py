@@ -403,6 +403,7 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("the pain is at its worst at 3 in the morning", "night-pain"),
         ("I have to strain to get anything out when I wee, back agony", "cauda-equina"),
         ("I no longer feel when I need a wee, back has been bad", "cauda-equina"),
+        ("keep missing the loo because I can't feel it coming, back is bad", "cauda-equina"),
         ("my wedding ring keeps slipping off, back aching", "weight-loss"),
         ("Fever? No thermometer here, but my back is agony", "fever"),  # no answer
         ("been incontinent since Tuesday and my back is bad", "cauda-equina"),
