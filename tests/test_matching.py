@@ -339,6 +339,8 @@ def test_an_animals_back_is_not_the_writers(text: str, covered: bool) -> None:
     ("text", "covered"),
     [
         ("is the assessment free", False),  # a price
+        ("do we have to pay up front", False),  # paying
+        ("I pay for a gym I never go to, any home exercises for my back", True),
         ("can I get the cost back through my health cover claim", False),  # insurance
         ("do you have free slots on friday", True),  # "free" slots, a weekday
         ("a pain free back, is that possible with physio", True),
