@@ -133,7 +133,7 @@ def load_or_report(
 ) -> KnowledgeBase | None:
     """Load the knowledge base, or print its problems to ``err`` and return None."""
     try:
-        return load_knowledge(kb_dir, clinic)
+        return load_knowledge(kb_dir, clinic, lint=False)
     except KnowledgeError as exc:
         for problem in exc.problems:
             print(problem, file=err)
@@ -265,7 +265,7 @@ def cmd_run(config: Path | None, err: TextIO) -> int:
         settings = load_settings(config)
         token = require_token(settings)
         setup_logging(token)
-        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching)
+        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching, lint=False)
         storage = Storage.open(settings.data_dir)
         # Imported here: only `run` needs python-telegram-bot loaded.
         from bot.adapters.telegram import run
@@ -477,7 +477,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     try:
         # Only names for topic and outcome ids: a knowledge problem must not hide the figures.
-        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching)
+        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching, lint=False)
         labels = Labels.from_knowledge(kb)
     except KnowledgeError:
         labels = Labels()

@@ -136,6 +136,55 @@ def test_lint_warns_about_a_question_under_two_topics(kb_copy: Path) -> None:
     assert any(duplicate in w and where in w for w in warnings), warnings
 
 
+def _insert_question(kb_dir: Path, topic_id: str, question: str) -> None:
+    """Add ``question`` first under ``topic_id`` in a copy's faq.yaml."""
+    text = (kb_dir / "faq.yaml").read_text(encoding="utf-8")
+    marker = f"  - id: {topic_id}\n"
+    head, tail = text.split(marker, 1)
+    questions_at = tail.index("    questions:\n") + len("    questions:\n")
+    tail = tail[:questions_at] + f"      - {json.dumps(question)}\n" + tail[questions_at:]
+    (kb_dir / "faq.yaml").write_text(head + marker + tail, encoding="utf-8")
+
+
+def test_lint_warns_about_nearly_the_same_question_under_two_topics(kb_copy: Path) -> None:
+    kb = load_knowledge(kb_copy)
+    ids = [t.id for t in kb.topics]
+    # A long question with one letter changed, under a topic later in the file than its twin,
+    # and a short one under an earlier topic: each is reported on the later of the two.
+    long_twin = "my physiotherapist keeps telling me to do the cat camel stretch every morning"
+    _insert_question(kb_copy, "stretching", long_twin)
+    _insert_question(kb_copy, "booking", long_twin.replace("camel", "camels"))
+    warnings = [str(w) for w in load_knowledge(kb_copy).warnings]
+    near = [w for w in warnings if "nearly the same question" in w]
+    booking = f"topics[{ids.index('booking')}].questions[0]"
+    stretching = f"topics[{ids.index('stretching')}].questions[0]"
+    later, earlier = (
+        (booking, stretching)
+        if ids.index("booking") > ids.index("stretching")
+        else (
+            stretching,
+            booking,
+        )
+    )
+    assert any(w.split(": ")[1] == later and earlier in w for w in near), near
+    # A clearly different question of the same length is not a near duplicate.
+    assert not any("cat camel" in w for w in warnings if "nearly" not in w)
+    assert len(near) == 1, near
+
+
+def test_loading_without_lint_skips_the_advice_but_not_the_errors(kb_copy: Path) -> None:
+    kb = load_knowledge(kb_copy)
+    _insert_question(kb_copy, "posture", kb.topic("sciatica").questions[0])
+    assert any("the same question" in str(w) for w in load_knowledge(kb_copy).warnings)
+    unlinted = [str(w) for w in load_knowledge(kb_copy, lint=False).warnings]
+    assert not any("the same question" in w or "the matcher gives" in w for w in unlinted)
+    text = (kb_copy / "faq.yaml").read_text(encoding="utf-8")
+    (kb_copy / "faq.yaml").write_text(text.replace("id: booking", "id: book-now"), "utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(kb_copy, lint=False)
+    assert any("the required topic `booking` is missing" in str(p) for p in caught.value.errors)
+
+
 # --- the check command, including hostile input ------------------------------------------------
 
 
