@@ -79,9 +79,13 @@ def main() -> int:
     args = parser.parse_args()
 
     rows: list[tuple[str, str, float, float, float, float]] = []
+    # What the bot does at start: read, validate and index (the admins' lint is not run there).
     start = time.perf_counter()
-    kb = load_knowledge(args.kb)
+    kb = load_knowledge(args.kb, lint=False)
     load_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    load_knowledge(args.kb)
+    lint_load_ms = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
     build_matching(kb.faq, kb.synonyms, kb.red_flags, MatchingSettings())
     index_ms = (time.perf_counter() - start) * 1000
@@ -102,8 +106,9 @@ def main() -> int:
         )
     )
     print(
-        f"(shipped: full load_knowledge {load_ms:.0f} ms, of which matcher+detector index "
-        f"{index_ms:.0f} ms)",
+        f"(shipped: load_knowledge {load_ms:.0f} ms, of which matcher+detector index "
+        f"{index_ms:.0f} ms; with the admins' lint, as `check` loads, {lint_load_ms:.0f} ms "
+        "warm)",
         file=sys.stderr,
     )
 
