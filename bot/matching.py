@@ -101,7 +101,7 @@ NOT_COVERED: Final = frozenset(
         """
     price prices cost costs fee fees charge charges insurance insurer insured medicare
     medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
-    password findings radiologist payment payments voucher vouchers claim claims
+    password findings radiologist payment payments voucher vouchers
     reimburse reimbursed reimbursement deductible copay copayment bupa
     """
     )
@@ -331,7 +331,8 @@ _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
     r"|\bwhat(?:s| is) (?:wrong with|causing)\b"
     r"|\b(?:sessions?|appointments?|visits?|assessments?|consultations?) (?:is |are )?free\b"
     r"|\bfree (?:of charge|sessions?|consultations?|assessments?|trials?)\b|\bfor free\b"
-    r"|\bmoney back\b"
+    r"|\bmoney back\b|\b(?:can|could|do|how|will|would) (?:i|we|you) claim\b"
+    r"|\bclaim (?:it|this|the cost) (?:back|on|through)\b"
     r"|\b(?:can|do|how|should|will|would|must) (?:i|we|you) (?:have to |need to )?pay\b"
     r"|\bpay (?:by|with|upfront|up front|in advance|on the day|per)\b"
     r"|\bpay for (?:the |a |my |each |every )?(?:sessions?|appointments?|physio|treatment"

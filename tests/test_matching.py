@@ -340,6 +340,8 @@ def test_an_animals_back_is_not_the_writers(text: str, covered: bool) -> None:
     [
         ("is the assessment free", False),  # a price
         ("do we have to pay up front", False),  # paying
+        ("could I claim physio through work", False),  # a claim
+        ("people claim physio fixes backs, true?", True),
         ("I pay for a gym I never go to, any home exercises for my back", True),
         ("can I get the cost back through my health cover claim", False),  # insurance
         ("do you have free slots on friday", True),  # "free" slots, a weekday
