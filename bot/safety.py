@@ -55,41 +55,42 @@ _EVERYDAY: Final = frozenset(
     hair hallways hanged hash hatches hatching haven hawking hays head heard heather hedge
     heron highs hill hills hilly hint hitting hoard hoe holding holed howl howling humbled
     hunting hurling iced importance imposition impressing improper improperly incoming
-    indifference indifferent infectious inference informal informally initiate inmate inning
-    ins insensitive insider insiders insights inspecting inspection instantly int intimidate
-    intro issuing kicker kinda kissing knew knight knights knowingly known lacking lad lags
-    lair lap laps lash lashing lass lat latex latte laws lay leach leading leaping learned
-    learning leases leasing least leather leaving ledge legalizing legions lend lends lent
-    lessons lest letting lever lied lien lies lieu lighted lighten lightening lime linen
-    liner lips listener listing lit lite literally live lock loco log logo lone loner loom
-    loop loot looting loser lotus loved lover maker makers mall mallet manning marching
-    marking markings mas mash mashed masking masks matches matching matte meats mediation
-    meditation meeting melts men messing mice milling missing mission misused moaning
-    moderation modules mold molding moved mover movers movie movies munch murderer nagging
-    neat needless neither neon nesting netting newt nightlife nit noon notation note noting
-    noun oft oiled oncoming operating operational opposition orally orange ordinary
-    ordination organism ounce ours overt owls paced packaged packaging page pages paid pair
-    panicked panicking pans par parent parking pas passing passion pat path pats peach
-    peaches peaking pear peat peek peel peeling peep peer pens pension perception perfection
-    permission pest petite petting phony picking pickled pies pigs pine pines ping pink
-    pinning pinto pitches plain plantation plants plate plating plot plots plotted plump
-    plush poaching poet pol polling polo pond ponds pooh pooping pop ports positional pot
-    potion pots pounded powder praise praised praises pres pressuring prick primate primates
-    probes processing propel property propped prosper pruning pups purge pus quit racking
-    rag rage rages ragged raging rail railways rain raising ramp ranger ranging rank rant
-    raping rash rating ration reaching reacting reaction reactor reading realism realist
-    recycling reeling regional relating relation relied religion religions removing rent
-    renting resembling resisting resorting restarted restoring restrain restrained
-    restraining resulting revere revered reverend reverted reworked rig rigorous rigs
-    ringing ripped ripping rise rises roam robbery robbing rod rooting rotate rotating
-    rounder rout rover ruby rug rugs ruin ruining ruins rune rushed sacking sad sag sage
-    sales sand sans sash saying sayings scant scar scars scattering scrambling scratching
-    scrolling sea seas seating send sends sensational setting seven sexy shading shaft shalt
-    shame shaming shaping shard sharing sharpening shattering shave shingles shining shipped
-    shitting shoot shooter shopped short shout show shows shred sided siding sill silvery
-    sim sing sinking sinner sins sipping situ sizes ski skill skipped skipping skit slapped
-    slashed slate slicing slider slipper slit slotted smacking smeared smoking smuggling
-    smurf snapping snappy snickers snowing soaking soaring sociologist sounded spanning spar
+    indifference indifferent infectious inference informal informally initiate injection
+    injections inmate inning ins insensitive insider insiders insights inspecting inspection
+    instantly int intimidate intro issuing kicker kinda kissing knew knight knights
+    knowingly known lacking lad lags lair lap laps lash lashing lass lat latex latte laws
+    lay leach leading leaping learned learning leases leasing least leather leaving ledge
+    legalizing legions lend lends lent lessons lest letting lever lied lien lies lieu
+    lighted lighten lightening lime linen liner lips listener listing lit lite literally
+    live lock loco log logo lone loner loom loop loot looting loser lotus loved lover maker
+    makers mall mallet manning marching marking markings mas mash mashed masking masks
+    matches matching matte meats mediation meditation meeting meetings melts men messing
+    mice milling missing mission misused moaning moderation modules mold molding moved mover
+    movers movie movies munch murderer nagging neat needless neither neon nesting netting
+    newt nightlife nit noon notation note noting noun oft oiled oncoming operating
+    operational opposition orally orange ordinary ordination organism ounce ours overt owls
+    paced packaged packaging page pages paid pair panicked panicking pans par parent parking
+    pas passing passion pat path pats peach peaches peaking pear peat peek peel peeling peep
+    peer pens pension perception perfection permission pest petite petting phony picking
+    pickled pies pigs pine pines ping pink pinning pinto pitches plain plantation plants
+    plate plating plot plots plotted plump plush poaching poet pol polling polo pond ponds
+    pooh pooping pop ports positional pot potion pots pounded powder praise praised praises
+    pres pressuring prick primate primates probes processing propel property propped prosper
+    pruning pups purge pus quit racking radiate radiated radiates radiating rag rage rages
+    ragged raging rail railways rain raising ramp ranger ranging rank rant raping rash
+    rating ration reaching reacting reaction reactor reading realism realist recycling
+    reeling regional relating relation relied religion religions removing rent renting
+    resembling resisting resorting restarted restoring restrain restrained restraining
+    resulting revere revered reverend reverted reworked rig rigorous rigs ringing ripped
+    ripping rise rises roam robbery robbing rod rooting rotate rotating rounder rout rover
+    ruby rug rugs ruin ruining ruins rune rushed sacking sad sag sage sales sand sans sash
+    saying sayings scant scar scars scattering scrambling scratching scrolling sea seas
+    seating send sends sensational setting seven sexy shading shaft shalt shame shaming
+    shaping shard sharing sharpening shattering shave shingles shining shipped shitting
+    shoot shooter shopped short shout show shows shred sided siding sill silvery sim sing
+    sinking sinner sins sipping situ sizes ski skill skipped skipping skit slapped slashed
+    slate slicing slider slipper slit slotted smacking smeared smoking smuggling smurf
+    snapping snappy snickers snowing soaking soaring sociologist sounded spanning spar
     spared sparked speeding spit spitting splash splitting spoiled spout squad stable
     stacked staffed staging stain stained staining stains stared staring starling starred
     starring stars starter starters startled startling startups starved starving stat stated
@@ -108,9 +109,9 @@ _EVERYDAY: Final = frozenset(
     unstable untouched upbringing upcoming upholding uplifting upstream urged vaginal vain
     vane variant varies vary venting versed vetting vice wage wages waiter waive waning
     warming warring wary watcher watches watching waved wavy weaknesses wealthier wearing
-    weave wedge weed weep weeping weighs welding wen wept whaling whatsoever wheel wheeled
-    wheeling wheels whipping whit width wildly willing winner witch witches woe won woo
-    wording wore world worlds worsen wounded wrestling zone zones
+    weave wedge weed weeding weeds weep weeping weighs welding wen wept whaling whatsoever
+    wheel wheeled wheeling wheels whipping whit width wildly willing winner witch witches
+    woe won woo wording wore world worlds worsen wounded wrestling zone zones
     """
     )
 )
