@@ -16,16 +16,21 @@ EVAL = ROOT / "tests" / "eval"
 
 # Floors a little under the figures measured when they were set (docs/matching.md has the
 # current numbers). Raise them when the matcher improves; never lower them to pass.
-# held-out: measured only, never tuned on; dev and dev2 are the tuning sets.
+# Held-out sets: measured only, never tuned on; every dev* set is a tuning set.
 FLOORS = {
-    "heldout.yaml": {"top1": 0.87, "rejection": 0.90, "recall": 0.93, "false_urgent": 0.03},
-    "dev.yaml": {"top1": 0.95, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.01},
-    "dev2.yaml": {"top1": 0.90, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.015},
-    # Red-flag tuning set: recall 100%; false urgent still being lowered (target <= 2%).
-    "dev_redflags.yaml": {"top1": 0.40, "rejection": 0.40, "recall": 1.0, "false_urgent": 0.10},
-    # Second red-flag tuning set (unseen wordings, no out-of-scope messages): recall 97.8%,
-    # false urgent 12.7% of its 71 near misses when the floor was set.
-    "dev_redflags2.yaml": {"top1": 0.40, "rejection": 1.0, "recall": 0.95, "false_urgent": 0.15},
+    # Held out: measured only, never tuned on (90.6 / 95.6 / 98.0 / 2.7% when set).
+    "heldout.yaml": {"top1": 0.89, "rejection": 0.94, "recall": 0.97, "false_urgent": 0.03},
+    # Tuning sets (figures when set: dev 97.9/100/100/0.0, dev2 95.8/100/100/0.8,
+    # dev3 97.5/98.3/-/0.2).
+    "dev.yaml": {"top1": 0.96, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
+    "dev2.yaml": {"top1": 0.94, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.015},
+    "dev3.yaml": {"top1": 0.96, "rejection": 0.96, "recall": 1.0, "false_urgent": 0.01},
+    # Red-flag tuning sets: recall 100% on all three; false urgent 5.6%, 9.9% and 6.4% of
+    # their near misses when set (target <= 2% of all messages; these sets are near misses
+    # on purpose). Their few out-of-scope messages make the rejection figure coarse.
+    "dev_redflags.yaml": {"top1": 0.70, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.07},
+    "dev_redflags2.yaml": {"top1": 0.52, "rejection": 1.0, "recall": 1.0, "false_urgent": 0.11},
+    "dev_redflags3.yaml": {"top1": 0.75, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.08},
 }
 
 
