@@ -20,6 +20,9 @@ EVAL = ROOT / "tests" / "eval"
 FLOORS = {
     # Held out: measured only, never tuned on (90.6 / 95.6 / 98.0 / 2.7% when set).
     "heldout.yaml": {"top1": 0.89, "rejection": 0.94, "recall": 0.97, "false_urgent": 0.03},
+    # Second held-out set, written blind after this round's tuning had begun; first run
+    # 88.3 / 86.9 / 100 / 3.6%.
+    "heldout2.yaml": {"top1": 0.87, "rejection": 0.85, "recall": 0.98, "false_urgent": 0.045},
     # Tuning sets (figures when set: dev 97.9/100/100/0.0, dev2 95.8/100/100/0.8,
     # dev3 97.5/98.3/-/0.2).
     "dev.yaml": {"top1": 0.96, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
@@ -49,8 +52,9 @@ def test_figures_hold_their_floors(name: str) -> None:
     assert r.false_urgent <= floors["false_urgent"]
 
 
-def test_sets_have_the_promised_mix() -> None:
-    r = report("heldout.yaml")
+@pytest.mark.parametrize("name", ["heldout.yaml", "heldout2.yaml"])
+def test_sets_have_the_promised_mix(name: str) -> None:
+    r = report(name)
     assert len(r.outcomes) >= 250
     assert len(r.out_of_scope) >= 50
     assert len(r.red_flags) >= 40
