@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
+import operator
 import re
 import sys
 import unicodedata
@@ -356,6 +356,8 @@ _TOKENIZE_CACHE = 8192
 _CACHE_LIMIT = 50_000
 # A word filed under more questions than this only finds candidates when no rarer word does.
 _MAX_POSTINGS = 400
+# rapidfuzz's extract answers (choice, score, index of the choice).
+_CHOICE_INDEX = operator.itemgetter(2)
 
 
 @lru_cache(maxsize=200_000)
@@ -602,14 +604,6 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class _Question:
-    topic: int
-    tokens: frozenset[str]
-    text: str  # content stems joined, for the fuzzy scorers
-    weight: float  # sum of idf of its tokens
-
-
-@dataclass(frozen=True)
 class _Scored:
     score: float
     specific: bool  # shares a word that is not in most topics
@@ -665,25 +659,30 @@ class Matcher:
         self.generic_df = max(2, int(count * self.settings.generic_share))
         self.df = df
         self.specific_tokens = frozenset(t for t, n in df.items() if n <= self.generic_df)
-        self.questions: tuple[_Question, ...] = tuple(
-            _Question(
-                topic,
-                frozenset(tokens),
-                " ".join(sorted(tokens)),
-                sum(self.idf[t] for t in tokens),  # content() already dropped repeats
-            )
-            for topic, tokens in per_question
+        # Per question, in parallel tuples indexed by question number (the scoring loop reads
+        # them for every candidate): its topic, content stems, those stems sorted and joined
+        # for the fuzzy scorer, and the sum of their idf.
+        self.question_topics: tuple[int, ...] = tuple(topic for topic, _ in per_question)
+        self.question_tokens: tuple[frozenset[str], ...] = tuple(
+            frozenset(tokens) for _, tokens in per_question
+        )
+        self.question_texts: tuple[str, ...] = tuple(
+            " ".join(sorted(tokens)) for _, tokens in per_question
+        )
+        self.question_weights: tuple[float, ...] = tuple(
+            sum(self.idf[t] for t in tokens)  # content() already dropped repeats
+            for _, tokens in per_question
         )
         postings: dict[str, list[int]] = {}
-        for qi, entry in enumerate(self.questions):
-            for token in entry.tokens:
-                postings.setdefault(token, []).append(qi)
-        self.postings: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in postings.items()}
         # How many questions of each topic use each word, for the topic bonus.
         counts: list[dict[str, int]] = [{} for _ in faq.topics]
-        for entry in self.questions:
-            for token in entry.tokens:
-                counts[entry.topic][token] = counts[entry.topic].get(token, 0) + 1
+        for qi, (number, question_tokens) in enumerate(
+            zip(self.question_topics, self.question_tokens, strict=True)
+        ):
+            for token in question_tokens:
+                postings.setdefault(token, []).append(qi)
+                counts[number][token] = counts[number].get(token, 0) + 1
+        self.postings: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in postings.items()}
         self.topic_counts: tuple[dict[str, int], ...] = tuple(counts)
         pair_df: dict[str, int] = {}
         for own in nb_counts:
@@ -807,57 +806,96 @@ class Matcher:
         # first. Words in many topics would pull in a large part of the base for little
         # evidence, so they only gather candidates while nothing rarer has.
         overlap: dict[int, float] = {}
-        known = sorted((t for t in weights if t in self.postings), key=lambda t: self.df[t])
+        postings, df, generic_df = self.postings, self.df, self.generic_df
+        known = sorted((t for t in weights if t in postings), key=df.__getitem__)
         for token in known:
-            if overlap and (
-                self.df[token] > self.generic_df or len(self.postings[token]) > _MAX_POSTINGS
-            ):
+            found = postings[token]
+            if not overlap:
+                # The first word, often a common one with hundreds of questions: one C call
+                # (0.0 + w is w, and a posting list names each question once).
+                overlap = dict.fromkeys(found, weights[token])
+                continue
+            if df[token] > generic_df or len(found) > _MAX_POSTINGS:
                 break
-            w = weights[token]
-            for qi in self.postings[token]:
-                overlap[qi] = overlap.get(qi, 0.0) + w
+            w, get = weights[token], overlap.get
+            for qi in found:
+                overlap[qi] = get(qi, 0.0) + w
         if not overlap:
             return {}
-        best = heapq.nlargest(s.candidates, overlap.items(), key=lambda kv: kv[1])
+        # The best by overlap, ties in gathering order: what heapq.nlargest gives (it is
+        # documented as this very expression), but a C sort is several times faster here,
+        # where a generic word can gather hundreds of questions.
+        best = sorted(overlap, key=overlap.__getitem__, reverse=True)[: s.candidates]
+        if skip >= 0 and skip in best:
+            best.remove(skip)  # left out after the cut: it still took a candidate's place
+        if not best:
+            return {}
         query_text = " ".join(sorted(query))
-        left_out = self.questions[skip] if skip >= 0 else None
-        topic_covers: dict[int, float] = {}
-        result: dict[int, _Scored] = {}
-        # Loop invariants hoisted: this loop is most of the time per message and of the load
-        # (the lint ranks every own question). The arithmetic is unchanged.
-        questions, specific_tokens, ratio = self.questions, self.specific_tokens, fuzz.ratio
+        texts, owns, scales = self.question_texts, self.question_tokens, self.question_weights
+        topics, topic_counts = self.question_topics, self.topic_counts
+        # Both texts are already sorted content stems, so plain ratio is token_sort_ratio.
+        # One C call scores every candidate (the same scorer as fuzz.ratio one by one); its
+        # answer is best first, put back in candidate order by the choice's index.
+        fuzzy = process.extract(
+            query_text, [texts[qi] for qi in best], scorer=fuzz.ratio, processor=None, limit=None
+        )
+        fuzzy.sort(key=_CHOICE_INDEX)
+        left_out = skip if skip >= 0 else None
+        ordered = list(weights.items())
         qw, nw, fw, bonus = s.query_weight, s.question_weight, s.fuzzy_weight, s.topic_bonus
         den = qw + nw + fw
-        ordered = list(weights.items())
-        for qi, _ in best:
-            if qi == skip:
-                continue
-            question = questions[qi]
-            own = question.tokens
-            inter = sum([w for t, w in ordered if t in own])
-            query_cover = inter / total
-            question_cover = inter / question.weight if question.weight else 0.0
-            # Both texts are already sorted content stems, so plain ratio is token_sort_ratio.
-            fuzzy = ratio(query_text, question.text, processor=None) / 100
-            score = 100 * (qw * query_cover + nw * question_cover + fw * fuzzy) / den
-            topic = question.topic
-            topic_cover = topic_covers.get(topic, -1.0)
-            if topic_cover < 0:
-                topic_cover = topic_covers[topic] = self._topic_cover(topic, weights, left_out)
-            score += bonus * (topic_cover - inter) / total
-            previous = result.get(topic)
-            if previous is None or score > previous.score:
-                specific = not (query & own).isdisjoint(specific_tokens)
-                result[topic] = _Scored(min(score, 100.0), specific)
-        return result
+        # This loop runs for every candidate of every message (and of the load: the lint
+        # ranks every own question), so it is kept lean: the weight of the shared words is
+        # summed once per distinct set of them, a topic's cover once per topic, and a topic
+        # keeps its best score and the words that earned it, the specific flag computed
+        # once for the winner. The arithmetic is the same, operation for operation, as
+        # scoring each candidate on its own, so the scores are the same to the last bit.
+        inter_of: dict[frozenset[str], float] = {}
+        covers: dict[int, float] = {}
+        top: dict[int, float] = {}
+        winner: dict[int, frozenset[str]] = {}
+        for qi, (_, ratio, _) in zip(best, fuzzy, strict=True):
+            shared = query & owns[qi]
+            inter = inter_of.get(shared)
+            if inter is None:
+                inter = inter_of[shared] = sum([w for t, w in ordered if t in shared])
+            topic = topics[qi]
+            cover = covers.get(topic)
+            if cover is None:
+                if left_out is None:
+                    # Every word in `topic_counts` is used by at least one of its questions.
+                    counts = topic_counts[topic]
+                    cover = sum([w for t, w in ordered if t in counts])
+                else:
+                    cover = self._topic_cover(topic, ordered, left_out)
+                covers[topic] = cover
+            scale = scales[qi]
+            question_cover = inter / scale if scale else 0.0
+            score = (
+                100 * (qw * (inter / total) + nw * question_cover + fw * (ratio / 100)) / den
+                + bonus * (cover - inter) / total
+            )
+            # A topic scores its best question (the first of equals; above 100, the last).
+            previous = top.get(topic)
+            if previous is None or score > previous:
+                top[topic] = min(score, 100.0)
+                winner[topic] = shared
+        specific_tokens = self.specific_tokens
+        return {
+            topic: _Scored(score, not winner[topic].isdisjoint(specific_tokens))
+            for topic, score in top.items()
+        }
 
     def _topic_cover(
-        self, topic: int, weights: dict[str, float], left_out: _Question | None
+        self, topic: int, ordered: list[tuple[str, float]], left_out: int | None
     ) -> float:
         """Weight of the query words any question of the topic uses (but the left-out one)."""
         counts = self.topic_counts[topic]
-        own = left_out.tokens if left_out is not None and left_out.topic == topic else frozenset()
-        return sum(w for t, w in weights.items() if counts.get(t, 0) - (t in own) > 0)
+        if left_out is None or self.question_topics[left_out] != topic:
+            # Every word of `counts` is used by at least one question of the topic.
+            return sum([w for t, w in ordered if t in counts])
+        own = self.question_tokens[left_out]
+        return sum([w for t, w in ordered if counts.get(t, 0) - (t in own) > 0])
 
     def rank(self, text: str, skip: int = -1) -> tuple[list[Match], bool]:
         """Topics best first, and whether the best one shares a specific content word.
