@@ -114,6 +114,17 @@ _EVERYDAY: Final = frozenset(
     woe won woo wording wore world worlds worsen wounded wrestling zone zones
     """
     )
+    + words(
+        # Rebuilt for the words of the 2026-11 rules (sizes, shunted, leaves, counter, pitch,
+        # election, upright, bulked, door frame): "hunted" is not "shunted", "itch" not "pitch".
+        """
+    ascending baulked baulking bulkhead bunking cleaves counted country coup cusp
+    deflection deletion donor dram eaves electing electron encounter fame framer haunted
+    hulking hunted itch leavens nowise odor olfactory pith ream reelection reflection
+    seconding seizes selection selections sensing shouted shunned spend spending strayed
+    stunted sulking uptight
+    """
+    )
 )
 # Dialect and spoken spellings read as the plain word before typo correction, so "a cannae
 # feel masel" is "I can't feel myself" and "aff the roof" is "off the roof". A value of two
@@ -156,6 +167,70 @@ _WEE_SMALL: Final = frozenset(
     words(
         "bit bitty while walk minute min touch one ones lad lass boy girl man bairn dram thing yin"
     )
+)
+# Other senses of a red-flag word, told by the word next to it and read as a plain word:
+# "a bowel of soup" (or "a bowl of", which typo correction would make "bowel") is a dish,
+# "constantly worried" is often (worry, not constant pain), and a "batting collapse" or a
+# "market collapse" is no one falling. Not a roof or a building: "the roof collapsed on me"
+# is an injury.
+_BOWL_BEFORE: Final = frozenset(words("a an one two three big huge small whole another second"))
+_WORRY: Final = frozenset(
+    words(
+        "worried worry worrying worries anxious scared afraid terrified paranoid nervous "
+        "stressed fretting panicking thinking checking"
+    )
+)
+_COLLAPSE: Final = frozenset(words("collapse collapsed collapses"))
+_COLLAPSE_NOT_BODY: Final = frozenset(
+    words(
+        "batting order innings market markets stock stocks economic economy currency price "
+        "prices talks deal government empire pound share shares"
+    )
+)
+# Numbness from sitting on something, gone as soon as the writer gets up ("my bum went numb
+# on the saddle, fine as soon as I got off"; "a dead leg from sitting cross-legged, it woke up
+# fine"), and legs like jelly after a race or a climb: pressure and tired muscles, not a
+# nerve in trouble. Both the cause and the relief must be in the sentence, and the symptom
+# may use only these words: never a bladder, bowel, groin or weakness word, "can't" or "both".
+_PASSING_WORDS: Final = frozenset(
+    stem(w)
+    for w in words(
+        "numb numbness tingling tingly pins needles dead asleep jelly wobbly shaky bum "
+        "bottom buttock buttocks backside bums leg legs foot feet toes thigh thighs went gone "
+        "goes go gets got getting feel feels felt always totally completely like on in from "
+        "after when during sit sitting sat bike bicycle"
+    )
+)
+# "on the saddle", "in the saddle": the seat sat on, not "saddle numbness".
+_ON: Final = frozenset(words("on in off"))
+_FATIGUE_WORDS: Final = frozenset(stem(w) for w in words("jelly wobbly shaky"))
+# The cause (something sat on or worn tight) and the relief (on getting up or off, walking,
+# loosening; "went away after a minute"; a dead leg that "woke up fine").
+_PRESSURE: Final = re.compile(
+    r"\b(?:sit|sits|sitting|sat|seat|seats|seated|saddle|chairs?|bleachers|bench|benches"
+    r"|flights?|plane|cross[\s-]*legged|boots?|shoes|kneeling|knelt|squatting|driv\w*|journey|car)\b",
+    re.IGNORECASE,
+)
+_RELIEVED: Final = re.compile(
+    r"\b(?:fine|gone|go(?:es)? away|went away|wears? off|wore off|passe[sd]|back to normal)\b"
+    r"[^.!?]{0,25}?\b(?:once|as soon as|soon as|when|after)\b[^.!?]{0,20}?"
+    r"\b(?:st[ao]od|stand(?:ing)?|g[eo]t(?:ting)?\s+(?:up|off|out)|walk(?:ed|ing)?"
+    r"|mov(?:e|ed|ing)|loosen(?:ed)?|shift(?:ed)?|stretch(?:ed)?|a (?:minute|min|few|second|sec"
+    r"|moment)|minutes|seconds)\b"
+    r"|\bwoke (?:back )?up fine\b",
+    re.IGNORECASE,
+)
+# Relief denied just before it: "it doesn't go away when I stand", "still not gone when I walk".
+_DENIED: Final = re.compile(
+    r"(?:\bnot?|n[’']?t|\bnever|\bstill|\bhardly|\bbarely|\bwithout)\W+(?:\w+\W+)?$",
+    re.IGNORECASE,
+)
+# Legs like jelly "after" a race, a climb, a class or a session.
+_EXERTION: Final = re.compile(
+    r"\bafter\b[^.!?]{0,30}?\b(?:climb\w*|marathon|10k|5k|run|running|race|hike|hiking"
+    r"|spin|class|gym|workout|leg day|squats?|training|session|ride|cycling|sportive|match"
+    r"|game|swim)\b",
+    re.IGNORECASE,
 )
 # "I'm a Cancer" (a noun for a person, then nothing more or "I", "so", "lol") is the star
 # sign; "I'm a cancer survivor" is not.
@@ -400,6 +475,28 @@ def _concept_spans(
     return spans
 
 
+def _passing(tokens: Sequence[str], sentence: str) -> bool:
+    """Whether a numbness or tired-legs match is pressure from sitting that went as soon as
+    the writer got up, or legs like jelly after exercise (see `_PASSING_WORDS`)."""
+    words_used = {
+        t
+        for p, t in enumerate(tokens)
+        if t not in FILLER
+        and not (t == "saddl" and any(w in _ON for w in tokens[max(0, p - 3) : p]))
+    }
+    if not words_used <= _PASSING_WORDS:
+        return False
+    if not _FATIGUE_WORDS.isdisjoint(tokens) and _EXERTION.search(sentence):
+        return True
+    if not _PRESSURE.search(sentence):
+        return False
+    # Relief said, not denied: "it doesn't go away when I stand up" is no relief.
+    return any(
+        not _DENIED.search(sentence[max(0, m.start() - 20) : m.start()])
+        for m in _RELIEVED.finditer(sentence)
+    )
+
+
 @dataclass(frozen=True)
 class _Veto:
     tokens: tuple[str, ...]
@@ -513,6 +610,21 @@ class RedFlagDetector:
                     token = "privates"
             elif token == "wee" and raw[i + 1 : i + 2] and raw[i + 1] in _WEE_SMALL:
                 token = "small"
+            elif (
+                token in ("bowel", "bowels", "bowl", "bowls")
+                and raw[i + 1 : i + 2] == ["of"]
+                and i > 0
+                and raw[i - 1] in _BOWL_BEFORE
+            ):
+                token = "dish"  # not "bowl", which the corrector reads as "bowel"
+            elif (
+                token in ("constant", "constantly") and raw[i + 1 : i + 2] and raw[i + 1] in _WORRY
+            ):
+                token = "often"
+            elif token in _COLLAPSE and i > 0 and raw[i - 1] in _COLLAPSE_NOT_BODY:
+                token = "slump"
+            elif token == "legged" and i > 0 and raw[i - 1] == "cross":
+                token = "crosslegged"  # a way of sitting, not a second "leg"
             # A dropped g: "freezin", "shakin" are "freezing", "shaking".
             elif (
                 len(token) >= 5
@@ -559,7 +671,9 @@ class RedFlagDetector:
                 start = end.end()
         answered: set[int] = set()
         number_of_sentence = 0
-        for number, (_, stems, stop) in enumerate(parts):
+        sentence_text: list[str] = [""]
+        for number, (piece, stems, stop) in enumerate(parts):
+            sentence_text[-1] += piece + stop
             raw.extend(stems)
             clause.extend([number] * len(stems))
             sentence.extend([number_of_sentence] * len(stems))
@@ -567,6 +681,7 @@ class RedFlagDetector:
                 answered.add(number)
             if _SENTENCE_END.search(stop):
                 number_of_sentence += 1
+                sentence_text.append("")
         # Phrases match on the words that matter; context rules look at every word.
         where = [i for i, t in enumerate(raw) if t not in FILLER]
         if not where:
@@ -622,6 +737,10 @@ class RedFlagDetector:
                 ):
                     continue
                 if self._in_the_past(category, (lo, hi), raw, where, positions, clause):
+                    continue
+                if _passing(
+                    [raw[where[p]] for p in range(lo, hi + 1)], sentence_text[sentence[where[lo]]]
+                ):
                     continue
                 return RedFlagHit(self.category_ids[category], label, 100.0)
         return None
@@ -786,6 +905,10 @@ class RedFlagDetector:
     @staticmethod
     def _negated(raw: Sequence[str], start: int) -> bool:
         """Whether an explicit negation stands right before the symptom ("no fever")."""
+        # "not even when I lie down" stresses the symptom ("even when I lie down"), it does
+        # not deny it: a match starting at "even" is never negated.
+        if raw[start] == "even":
+            return False
         p = start - 1
         while p >= 0 and raw[p] in _NEGATION_SKIP:
             p -= 1
