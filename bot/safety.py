@@ -365,10 +365,13 @@ _ASKED_LINK: Final = frozenset(words("if whether weather about"))
 _AGE_SKIP: Final = frozenset(words("about around only just like maybe"))
 # A sentence ends at . ! ? or a new line: a phrase is only found inside one.
 _SENTENCE_END: Final = re.compile(r"[.!?\n]")
-# A question answered no straight away: "Night pain? No.", "fever? nope, just stiff". Not
+# A question answered no straight away: "Night pain? No.", "fever? nope, just stiff", "any
+# fevers, any weight loss? no to all of it". Not
 # "Fever? No thermometer here": the "no" must stand alone.
 _ANSWER_NO: Final = re.compile(
-    r"\s*(?:no|nope|nah|never|none|nada|negative|not really)\s*(?:[,.!;:)\-–—]|$)",
+    r"\s*(?:no|nope|nah|never|none|nada|negative|not really"
+    r"|no to (?:all|both|everything|any)(?: of (?:it|them|those|that|these))?)"
+    r"\s*(?:[,.!;:)\-–—]|$)",
     re.IGNORECASE,
 )
 # Sentence ends and "but" bound a clause: "had a fever in March, all better now, but ..." puts

@@ -449,6 +449,8 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "lost a stone before the wedding and feel great, which core exercises?",
         # An all-clear naming the saddle area itself.
         "no bladder problems and no numbness in my groin, just a stiff back",
+        # A screening list answered "no to all" (negatable categories only).
+        "any fevers, night pain or weight loss? no to all of them, it's just stiff",
     ],
 )
 def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -> None:
@@ -473,6 +475,7 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("legs collapsed under me in the kitchen", "leg-weakness"),
         ("a van shunted me from behind at the lights, back is sore", "major-trauma"),
         ("fever and an itch all over, back aches", "fever"),  # "itch" is not "pitch"
+        ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
     ],
 )
 def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
