@@ -541,40 +541,47 @@ class Normaliser:
         ``split`` also splits two words run together (:meth:`fix`); the matcher does, the
         red-flag check does not (a split it was not tuned on could make a symptom phrase).
         """
-        tokens = tokenize(text)
+        # Every message goes through here at least twice (the red-flag check and the
+        # matcher), so the common cases take the short way: a known word is its own
+        # correction (`correct` and `fix` give it back), and a text with no word that starts
+        # a synonym has nothing to rewrite.
+        tokens: Sequence[str] = _tokenize(text)
+        vocabulary = self.vocabulary
         if correct and split:
-            tokens = [w for t in tokens for w in self.fix(t)]
+            fix = self.fix
+            tokens = [w for t in tokens for w in ((t,) if t in vocabulary else fix(t))]
         elif correct:
-            tokens = [self.correct(t) for t in tokens]
+            fix_typo = self.correct
+            tokens = [t if t in vocabulary else fix_typo(t) for t in tokens]
         stemmed = [stem(t) for t in tokens]
-        if not self.rewrites:
+        starts = self._starts
+        if starts.isdisjoint(stemmed):
             return stemmed
         out: list[str] = []
-        i = 0
-        starts = self._starts
-        while i < len(stemmed):
-            if stemmed[i] not in starts:
-                out.append(stemmed[i])
-                i += 1
-                continue
-            for size in range(min(self._longest, len(stemmed) - i), 0, -1):
-                replacement = self.rewrites.get(tuple(stemmed[i : i + size]))
-                if replacement is not None:
-                    out.extend(replacement)
-                    i += size
-                    break
+        i, end, rewrites = 0, len(stemmed), self.rewrites
+        while i < end:
+            token = stemmed[i]
+            if token in starts:
+                for size in range(min(self._longest, end - i), 0, -1):
+                    replacement = rewrites.get(tuple(stemmed[i : i + size]))
+                    if replacement is not None:
+                        out.extend(replacement)
+                        i += size
+                        break
+                else:
+                    out.append(token)
+                    i += 1
             else:
-                out.append(stemmed[i])
+                out.append(token)
                 i += 1
         return out
 
     def content(self, stems: Sequence[str]) -> list[str]:
         """Stems that carry meaning, in order, without repeats."""
-        seen: dict[str, None] = {}
-        for s in stems:
-            if s not in self._stop_stems and len(s) > 1 and not s.isdigit():
-                seen.setdefault(s, None)
-        return list(seen)
+        stop = self._stop_stems
+        return list(
+            dict.fromkeys([s for s in stems if s not in stop and len(s) > 1 and not s.isdigit()])
+        )
 
 
 @dataclass(frozen=True)
@@ -603,10 +610,10 @@ class Decision:
         return self.matches[0].score if self.matches else 0.0
 
 
-@dataclass(frozen=True)
-class _Scored:
-    score: float
-    specific: bool  # shares a word that is not in most topics
+# A topic's score for a message, and whether the words that earned it include a specific one
+# (not in most topics). A plain tuple: a few dozen are made per message, and a frozen
+# dataclass costs several times more to make.
+_Scored = tuple[float, bool]
 
 
 class Matcher:
@@ -744,16 +751,17 @@ class Matcher:
                 out.append(tokens)
         return out
 
-    def _topic_model(self, stems: Sequence[str], topics: Iterable[int]) -> dict[int, float]:
-        """Posterior of each topic under the word and word-pair model (sums to 1 over them)."""
+    def _topic_model(self, features: list[str], topics: Iterable[int]) -> dict[int, float]:
+        """Posterior of each topic under the word and word-pair model (sums to 1 over them).
+
+        ``features`` are the message's :func:`phrase_features`.
+        """
         counts = self.nb_counts
         topics = list(topics)
         if self.nb_by_feature and len(topics) == len(counts):
-            return self._topic_model_all(stems)
+            return self._topic_model_all(features)
         # Features no considered topic uses say nothing about which one is meant.
-        features = [
-            f for f in dict.fromkeys(phrase_features(stems)) if any(f in counts[t] for t in topics)
-        ]
+        features = [f for f in dict.fromkeys(features) if any(f in counts[t] for t in topics)]
         loglik: dict[int, float] = {}
         floors, size, gain = self.nb_floor, len(features), _nb_gain
         for topic in topics:
@@ -769,25 +777,25 @@ class Matcher:
         norm = sum(exp.values())
         return {t: v / norm for t, v in exp.items()}
 
-    def _topic_model_all(self, stems: Sequence[str]) -> dict[int, float]:
+    def _topic_model_all(self, features: list[str]) -> dict[int, float]:
         """:meth:`_topic_model` over every topic of a small base, through the feature index."""
-        gains: dict[int, float] = dict.fromkeys(range(len(self.nb_counts)), 0.0)
-        size = 0
-        for feature in dict.fromkeys(phrase_features(stems)):
-            users = self.nb_by_feature.get(feature)
+        # Topics are numbered 0..n-1: lists, not dicts, hold one value per topic.
+        gains = [0.0] * len(self.nb_counts)
+        if not gains:
+            return {}
+        by_feature, size = self.nb_by_feature, 0
+        for feature in dict.fromkeys(features):
+            users = by_feature.get(feature)
             if users is None:
                 continue  # no topic uses it: it says nothing about which one is meant
             size += 1
             for topic, gain in users:
                 gains[topic] += gain
-        floors = self.nb_floor
-        loglik = {t: floors[t] * size + g for t, g in gains.items()}
-        if not loglik:
-            return {}
-        top = max(loglik.values())
-        exp = {t: math.exp(v - top) for t, v in loglik.items()}
-        norm = sum(exp.values())
-        return {t: v / norm for t, v in exp.items()}
+        loglik = [floor * size + gain for floor, gain in zip(self.nb_floor, gains, strict=True)]
+        top = max(loglik)
+        exp = [math.exp(v - top) for v in loglik]
+        norm = sum(exp)
+        return {t: v / norm for t, v in enumerate(exp)}
 
     def _weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
@@ -882,7 +890,7 @@ class Matcher:
                 winner[topic] = shared
         specific_tokens = self.specific_tokens
         return {
-            topic: _Scored(score, not winner[topic].isdisjoint(specific_tokens))
+            topic: (score, not winner[topic].isdisjoint(specific_tokens))
             for topic, score in top.items()
         }
 
@@ -917,35 +925,43 @@ class Matcher:
             return 0.0
         return sum(t not in self.idf for t in content) / len(content)
 
-    def _rank(self, text: str, skip: int = -1) -> tuple[list[Match], bool, float]:
+    def _rank(
+        self, text: str, skip: int = -1, limit: int | None = None
+    ) -> tuple[list[Match], bool, float]:
+        """:meth:`rank`, with the unknown share; only the first ``limit`` matches are made."""
         whole_stems, parts = self._stems(text)
         combined: dict[int, _Scored] = {}
-        for n, tokens in enumerate(self._segments(whole_stems, parts)):
-            penalty = 0.0 if n == 0 else self.settings.segment_penalty
-            for topic, scored in self._score_tokens(tokens, skip).items():
-                value = scored.score - penalty
+        penalty = 0.0  # the whole message; its sentences after it score lower
+        for tokens in self._segments(whole_stems, parts):
+            for topic, (score, specific) in self._score_tokens(tokens, skip).items():
+                value = score - penalty
                 previous = combined.get(topic)
-                if previous is None or value > previous.score:
-                    combined[topic] = _Scored(
-                        value, scored.specific or bool(previous and previous.specific)
-                    )
+                if previous is None or value > previous[0]:
+                    combined[topic] = (value, specific or (previous is not None and previous[1]))
+            penalty = self.settings.segment_penalty
         weight = self.settings.topic_model_weight
         if combined and weight > 0:
             # Only words the base knows inform the topic model; over every topic of a small
             # base (as calibrated), over the candidates of a large one.
             every = len(self.topic_ids) <= _NB_ALL_TOPICS
+            features = phrase_features(whole_stems)
             posterior = self._topic_model(
-                whole_stems, range(len(self.topic_ids)) if every else list(combined)
+                features, range(len(self.topic_ids)) if every else list(combined)
             )
-            pairs = self.specific_pairs.intersection(phrase_features(whole_stems))
-            for topic, scored in list(combined.items()):
-                specific = scored.specific or not pairs.isdisjoint(self.nb_counts[topic])
+            pairs = self.specific_pairs.intersection(features)
+            nb_counts = self.nb_counts
+            for topic, (score, specific) in list(combined.items()):
+                # The message's few specific pairs looked up in the topic's features, not
+                # the other way round: a topic has hundreds of them.
+                specific = specific or any(pair in nb_counts[topic] for pair in pairs)
                 bonus = weight * posterior.get(topic, 0.0)
                 # Rescaled so a score still runs from 0 to 100.
-                combined[topic] = _Scored((scored.score + bonus) * 100 / (100 + weight), specific)
-        ranked = sorted(combined.items(), key=lambda kv: (-kv[1].score, kv[0]))
-        matches = [Match(self.topic_ids[t], round(max(v.score, 0.0), 1)) for t, v in ranked]
-        specific = bool(ranked) and ranked[0][1].specific
+                combined[topic] = ((score + bonus) * 100 / (100 + weight), specific)
+        ranked = sorted(combined.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        matches = [
+            Match(self.topic_ids[t], round(max(score, 0.0), 1)) for t, (score, _) in ranked[:limit]
+        ]
+        specific = bool(ranked) and ranked[0][1][1]
         return matches, specific, self._unknown_share(whole_stems)
 
     def not_covered(self, text: str) -> str | None:
@@ -1038,7 +1054,8 @@ class Matcher:
     def decide(self, text: str) -> Decision:
         """Answer, suggest up to 3 topics, or say it does not know; with the reason."""
         s = self.settings
-        matches, specific, unknown = self._rank(text)
+        # Only the matches shown are made, and the runner-up for the margin.
+        matches, specific, unknown = self._rank(text, limit=max(s.top_k, 2))
         top = tuple(matches[: self.settings.top_k])
         if not matches:
             return Decision("unknown", (), "no content word in common with any topic")
