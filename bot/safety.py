@@ -208,7 +208,8 @@ _FATIGUE_WORDS: Final = frozenset(stem(w) for w in words("jelly wobbly shaky"))
 # loosening; "went away after a minute"; a dead leg that "woke up fine").
 _PRESSURE: Final = re.compile(
     r"\b(?:sit|sits|sitting|sat|seat|seats|seated|saddle|chairs?|bleachers|bench|benches"
-    r"|flights?|plane|cross[\s-]*legged|boots?|shoes|kneeling|knelt|squatting|driv\w*|journey|car)\b",
+    r"|flights?|plane|cross[\s-]*legged|boots?|shoes|kneeling|knelt|squatting"
+    r"|driv\w*|journey|car|train|bus|coach|ride)\b",
     re.IGNORECASE,
 )
 _RELIEVED: Final = re.compile(
@@ -223,6 +224,12 @@ _RELIEVED: Final = re.compile(
 # Relief denied just before it: "it doesn't go away when I stand", "still not gone when I walk".
 _DENIED: Final = re.compile(
     r"(?:\bnot?|n[’']?t|\bnever|\bstill|\bhardly|\bbarely|\bwithout)\W+(?:\w+\W+)?$",
+    re.IGNORECASE,
+)
+# Numbness that lasts or keeps coming back is no passing pressure, even if standing eases it:
+# "numb bum since Monday, fine once I stand up but it comes back when I sit".
+_LASTING: Final = re.compile(
+    r"\b(?:since|days?|weeks?|months?|comes back|keeps|getting worse|worse|spreading)\b",
     re.IGNORECASE,
 )
 # Legs like jelly "after" a race, a climb, a class or a session.
@@ -286,6 +293,8 @@ _OBJECT_BEFORE: Final = frozenset(
     words("over in into on onto with by from off under near about after round around")
 )
 _ARTICLES: Final = frozenset(words("the a an my our his her their your"))
+# "up with her", "up with them": up at night with someone, not "up every night with pain".
+_CARED_FOR: Final = frozenset(words("her him them"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
 # in categories marked `negatable`; these words may stand between the two.
 _NEGATIONS: Final = frozenset(
@@ -478,6 +487,15 @@ def _concept_spans(
     return spans
 
 
+def _minding(after: Sequence[str]) -> bool:
+    """Whether the words after "up with" name someone looked after: "her", "the baby", "my son"."""
+    if not after:
+        return False
+    if after[0] in _CARED_FOR or after[0] in _PEOPLE:
+        return True
+    return after[0] in _ARTICLES and after[1:2] != [] and after[1] in _PEOPLE
+
+
 def _passing(tokens: Sequence[str], sentence: str) -> bool:
     """Whether a numbness or tired-legs match is pressure from sitting that went as soon as
     the writer got up, or legs like jelly after exercise (see `_PASSING_WORDS`)."""
@@ -491,7 +509,7 @@ def _passing(tokens: Sequence[str], sentence: str) -> bool:
         return False
     if not _FATIGUE_WORDS.isdisjoint(tokens) and _EXERTION.search(sentence):
         return True
-    if not _PRESSURE.search(sentence):
+    if not _PRESSURE.search(sentence) or _LASTING.search(sentence):
         return False
     # Relief said, not denied: "it doesn't go away when I stand up" is no relief.
     return any(
@@ -626,6 +644,8 @@ class RedFlagDetector:
                 token = "often"
             elif token in _COLLAPSE and i > 0 and raw[i - 1] in _COLLAPSE_NOT_BODY:
                 token = "slump"
+            elif token == "with" and i > 0 and raw[i - 1] == "up" and _minding(raw[i + 1 : i + 3]):
+                token = "watching"  # "up with her every night": caring, not in pain
             elif token == "legged" and i > 0 and raw[i - 1] == "cross":
                 token = "crosslegged"  # a way of sitting, not a second "leg"
             # A dropped g: "freezin", "shakin" are "freezing", "shaking".

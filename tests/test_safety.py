@@ -449,6 +449,10 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "lost a stone before the wedding and feel great, which core exercises?",
         # An all-clear naming the saddle area itself.
         "no bladder problems and no numbness in my groin, just a stiff back",
+        # Up at night with someone: caring, not night pain.
+        "up with my son every night while he had croup, now my back is stiff from the chair",
+        # Numbness from sitting, gone as soon as the writer stood up.
+        "pins and needles in my bum on the long train ride, gone once I stood up, back ok",
         # A screening list answered "no to all" (negatable categories only).
         "any fevers, night pain or weight loss? no to all of them, it's just stiff",
     ],
@@ -472,6 +476,9 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("legs like jelly since the weekend and my back is killing me", "leg-weakness"),
         ("legs like jelly after the gym and I keep tripping over", "leg-weakness"),
         ("a bowel accident in the night and my back is bad", "cauda-equina"),
+        ("up every night with the pain in my lower back", "night-pain"),
+        ("my bum has been numb since Monday, it's fine once I stand up", "cauda-equina"),
+        ("numb bum when I sit, fine once I stand but it comes back when I sit", "cauda-equina"),
         ("legs collapsed under me in the kitchen", "leg-weakness"),
         ("a van shunted me from behind at the lights, back is sore", "major-trauma"),
         ("fever and an itch all over, back aches", "fever"),  # "itch" is not "pitch"
