@@ -695,6 +695,7 @@ class RedFlagDetector:
         answered: set[int] = set()
         number_of_sentence = 0
         sentence_text: list[str] = [""]
+        after_but: set[int] = set()  # clauses that begin with "but"
         for number, (piece, stems, stop) in enumerate(parts):
             sentence_text[-1] += piece + stop
             raw.extend(stems)
@@ -705,6 +706,8 @@ class RedFlagDetector:
             if _SENTENCE_END.search(stop):
                 number_of_sentence += 1
                 sentence_text.append("")
+            if stop.casefold() == "but":
+                after_but.add(number + 1)
         # Phrases match on the words that matter; context rules look at every word.
         where = [i for i, t in enumerate(raw) if t not in FILLER]
         if not where:
@@ -714,7 +717,7 @@ class RedFlagDetector:
             positions.setdefault(raw[r], []).append(i)
         # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
-        vetoes: dict[int, list[tuple[int, int]]] = {}
+        vetoes: dict[int, list[tuple[int, int, int]]] = {}
         candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
         found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]] = []
         for index in candidates:
@@ -738,7 +741,7 @@ class RedFlagDetector:
                 # A negated veto is no veto: "I haven't been trying to lose weight".
                 # A negation inside it too: "bowels are not normal" is no all-clear.
                 vetoes[category] = [
-                    (lo - veto.reach, hi + veto.reach)
+                    (lo - veto.reach, hi + veto.reach, clause[where[hi]])
                     for veto in self.unless[category]
                     for lo, hi in _spans(veto.tokens, positions)
                     if not self._negated(raw, where[lo])
@@ -749,7 +752,14 @@ class RedFlagDetector:
                 ]
             near = vetoes[category]
             for lo, hi, starts in matched:
-                if any(not (hi < vlo or lo > vhi) for vlo, vhi in near):
+                # A veto reaches back across "but" ("slipped but caught the counter"), never
+                # forward: "grabbed the counter but still went down hard".
+                symptom = clause[where[lo]]
+                if any(
+                    not (hi < vlo or lo > vhi)
+                    and after_but.isdisjoint(range(own + 1, symptom + 1))
+                    for vlo, vhi, own in near
+                ):
                     continue
                 if self._someone_else(raw, where[lo], last_self):
                     continue

@@ -449,6 +449,8 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "lost a stone before the wedding and feel great, which core exercises?",
         # An all-clear naming the saddle area itself.
         "no bladder problems and no numbness in my groin, just a stiff back",
+        # A veto reaches back across "but": the slip was caught.
+        "tripped on the kerb but caught my balance, my back is a bit sore, stretches?",
         # Up at night with someone: caring, not night pain.
         "up with my son every night while he had croup, now my back is stiff from the chair",
         # Numbness from sitting, gone as soon as the writer stood up.
@@ -477,6 +479,9 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("legs like jelly after the gym and I keep tripping over", "leg-weakness"),
         ("a bowel accident in the night and my back is bad", "cauda-equina"),
         ("up every night with the pain in my lower back", "night-pain"),
+        # ... but never forward: what follows "but" is told on its own.
+        ("grabbed the rail but still hit the floor hard and my back is agony", "major-trauma"),
+        ("always sweaty after my workout but now I have a fever and back pain", "fever"),
         ("my bum has been numb since Monday, it's fine once I stand up", "cauda-equina"),
         ("numb bum when I sit, fine once I stand but it comes back when I sit", "cauda-equina"),
         ("legs collapsed under me in the kitchen", "leg-weakness"),
