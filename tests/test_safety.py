@@ -445,7 +445,7 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         # A fall that did not happen, an accident asked about, weight put on or lost for a day.
         "grabbed the worktop when I slipped and stayed on my feet, but my back twinged",
         "do you need to have had an injury or accident before booking physio?",
-        "put on weight over Christmas and my back aches more, exercises?",
+        "bulked up 5 kilos this winter and my posture has gone round, exercises?",
         "lost a stone before the wedding and feel great, which core exercises?",
         # An all-clear naming the saddle area itself.
         "no bladder problems and no numbness in my groin, just a stiff back",
@@ -487,6 +487,9 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("legs collapsed under me in the kitchen", "leg-weakness"),
         ("a van shunted me from behind at the lights, back is sore", "major-trauma"),
         ("fever and an itch all over, back aches", "fever"),  # "itch" is not "pitch"
+        # Narrow vetoes: a car part or a question about needing an accident hides no crash.
+        ("crashed my car and the suspension is wrecked, my back hurts", "major-trauma"),
+        ("do I need to have had a scan after I fell off the ladder?", "major-trauma"),
         ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
     ],
 )
