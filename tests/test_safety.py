@@ -490,6 +490,7 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         # Narrow vetoes: a car part or a question about needing an accident hides no crash.
         ("crashed my car and the suspension is wrecked, my back hurts", "major-trauma"),
         ("do I need to have had a scan after I fell off the ladder?", "major-trauma"),
+        ("I've had a fever since the gym on monday and my back aches", "fever"),
         ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
     ],
 )
