@@ -293,6 +293,10 @@ _OBJECT_BEFORE: Final = frozenset(
     words("over in into on onto with by from off under near about after round around")
 )
 _ARTICLES: Final = frozenset(words("the a an my our his her their your"))
+# A cancer specialist named as someone's job: "my sister is an oncologist", "I work as an
+# oncologist". A patient "sees an oncologist" or has "my oncologist".
+_SPECIALISTS: Final = frozenset(words("oncologist oncologists"))
+_IS_A: Final = frozenset(words("is as im hes shes was whos thats"))
 # "up with her", "up with them": up at night with someone, not "up every night with pain".
 _CARED_FOR: Final = frozenset(words("her him them"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
@@ -487,6 +491,15 @@ def _concept_spans(
     return spans
 
 
+def _a_job(before: Sequence[str]) -> bool:
+    """Whether the two words before a specialist say it is someone's job: "is an", "I'm an",
+    "my wife's an", "works as an". Not "sees an" or "saw an": that is a patient."""
+    if len(before) < 2 or before[1] not in ("a", "an"):
+        return False
+    who = before[0]
+    return who in _IS_A or (who.endswith("s") and who[:-1] in _PEOPLE)
+
+
 def _minding(after: Sequence[str]) -> bool:
     """Whether the words after "up with" name someone looked after: "her", "the baby", "my son"."""
     if not after:
@@ -646,6 +659,8 @@ class RedFlagDetector:
                 token = "slump"
             elif token == "with" and i > 0 and raw[i - 1] == "up" and _minding(raw[i + 1 : i + 3]):
                 token = "watching"  # "up with her every night": caring, not in pain
+            elif token in _SPECIALISTS and _a_job(raw[max(0, i - 2) : i]):
+                token = "doctor"  # "my husband's an oncologist": his job, not anyone's cancer
             elif token == "legged" and i > 0 and raw[i - 1] == "cross":
                 token = "crosslegged"  # a way of sitting, not a second "leg"
             # A dropped g: "freezin", "shakin" are "freezing", "shaking".

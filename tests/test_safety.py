@@ -451,6 +451,8 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "no bladder problems and no numbness in my groin, just a stiff back",
         # A veto reaches back across "but": the slip was caught.
         "tripped on the kerb but caught my balance, my back is a bit sore, stretches?",
+        # A cancer specialist as someone's job.
+        "my girlfriend's an oncologist and stands in clinic all day, her back is tight",
         # Up at night with someone: caring, not night pain.
         "up with my son every night while he had croup, now my back is stiff from the chair",
         # Numbness from sitting, gone as soon as the writer stood up.
@@ -491,6 +493,7 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("crashed my car and the suspension is wrecked, my back hurts", "major-trauma"),
         ("do I need to have had a scan after I fell off the ladder?", "major-trauma"),
         ("I've had a fever since the gym on monday and my back aches", "fever"),
+        ("I saw an oncologist last week about my back", "cancer"),  # a patient
         ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
     ],
 )
