@@ -200,12 +200,14 @@ OTHER_SUBJECTS: Final = frozenset(
 )
 # Domain words in their other sense: processor names ("core i 7"), backing up a device or
 # files ("back up my photos"; not "my back up"). Phones and laptops are not other subjects:
-# hunching over them is a posture question.
+# hunching over them is a posture question. ("my back up" is looked behind from after "back":
+# the same test as before it, but only tried where "back" is, not at every letter.)
 _OTHER_SENSE: Final = re.compile(
     r"\bcore (?:i|ultra) ?\d\b"
     r"|\bback (?:garden|gardens|yard|door|doors|office|story|stories|pay|end|catalogue|burner)\b"
     r"|\b(?:a|good|best|great|this|that) books?\b"
-    r"|(?<!\bmy )(?<!\bthe )\bback (?:up|ups) (?:my|your|the|all|a|an|files?|photos?|data)\b"
+    r"|\bback(?<!\bmy back)(?<!\bthe back) (?:up|ups)"
+    r" (?:my|your|the|all|a|an|files?|photos?|data)\b"
 )
 # How someone sits or stands is a posture question whatever they look at ("slumped in front
 # of the TV", "hunched over the laptop").
@@ -441,7 +443,9 @@ class Normaliser:
     _by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _corrections: dict[str, str] = field(default_factory=dict, repr=False)
     _splits: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    _longest: int = 1
+    # The first word of each variant -> the lengths of its variants, longest first: only
+    # those runs are looked up in `rewrites` (no other length can match).
+    _lengths: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
     _starts: frozenset[str] = frozenset()
     _stop_stems: frozenset[str] = frozenset()
 
@@ -451,8 +455,11 @@ class Normaliser:
                 self._by_length.setdefault(len(word), []).append(word)
         for words in self._by_length.values():
             words.sort()  # deterministic ties
-        self._longest = max((len(k) for k in self.rewrites), default=1)
-        self._starts = frozenset(k[0] for k in self.rewrites)
+        lengths: dict[str, set[int]] = {}
+        for key in self.rewrites:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
+        self._starts = frozenset(self._lengths)
         self._stop_stems = frozenset(stem(w) for w in STOP_WORDS)
 
     @classmethod
@@ -557,12 +564,15 @@ class Normaliser:
         starts = self._starts
         if starts.isdisjoint(stemmed):
             return stemmed
+        # The longest variant starting at each word is rewritten.
         out: list[str] = []
-        i, end, rewrites = 0, len(stemmed), self.rewrites
+        i, end, rewrites, lengths = 0, len(stemmed), self.rewrites, self._lengths
         while i < end:
             token = stemmed[i]
             if token in starts:
-                for size in range(min(self._longest, end - i), 0, -1):
+                for size in lengths[token]:
+                    if size > end - i:
+                        continue
                     replacement = rewrites.get(tuple(stemmed[i : i + size]))
                     if replacement is not None:
                         out.extend(replacement)
@@ -813,27 +823,29 @@ class Matcher:
         # Candidates: questions sharing a word, gathered from the inverted index, rarest word
         # first. Words in many topics would pull in a large part of the base for little
         # evidence, so they only gather candidates while nothing rarer has.
-        overlap: dict[int, float] = {}
         postings, df, generic_df = self.postings, self.df, self.generic_df
         known = sorted((t for t in weights if t in postings), key=df.__getitem__)
-        for token in known:
-            found = postings[token]
-            if not overlap:
-                # The first word, often a common one with hundreds of questions: one C call
-                # (0.0 + w is w, and a posting list names each question once).
-                overlap = dict.fromkeys(found, weights[token])
-                continue
-            if df[token] > generic_df or len(found) > _MAX_POSTINGS:
-                break
-            w, get = weights[token], overlap.get
-            for qi in found:
-                overlap[qi] = get(qi, 0.0) + w
-        if not overlap:
+        if not known:
             return {}
-        # The best by overlap, ties in gathering order: what heapq.nlargest gives (it is
-        # documented as this very expression), but a C sort is several times faster here,
-        # where a generic word can gather hundreds of questions.
-        best = sorted(overlap, key=overlap.__getitem__, reverse=True)[: s.candidates]
+        # The rarest word always gathers. When it is the only one (the next is too common, or
+        # there is none), every candidate has the same overlap, so the best are simply its
+        # first questions: often a common word with hundreds of them ("physio?").
+        gathering = [known[0]]
+        for token in known[1:]:
+            if df[token] > generic_df or len(postings[token]) > _MAX_POSTINGS:
+                break
+            gathering.append(token)
+        if len(gathering) == 1:
+            best = list(postings[known[0]][: s.candidates])
+        else:
+            overlap: dict[int, float] = {}
+            for token in gathering:
+                w, get = weights[token], overlap.get
+                for qi in postings[token]:
+                    overlap[qi] = get(qi, 0.0) + w
+            # The best by overlap, ties in gathering order: what heapq.nlargest gives (it is
+            # documented as this very expression), but a C sort is several times faster.
+            best = sorted(overlap, key=overlap.__getitem__, reverse=True)[: s.candidates]
         if skip >= 0 and skip in best:
             best.remove(skip)  # left out after the cut: it still took a candidate's place
         if not best:
@@ -860,7 +872,8 @@ class Matcher:
         # scoring each candidate on its own, so the scores are the same to the last bit.
         inter_of: dict[frozenset[str], float] = {}
         covers: dict[int, float] = {}
-        top: dict[int, float] = {}
+        # Below any score, so a topic's first candidate always sets its best.
+        top: dict[int, float] = dict.fromkeys([topics[qi] for qi in best], -math.inf)
         winner: dict[int, frozenset[str]] = {}
         for qi, (_, ratio, _) in zip(best, fuzzy, strict=True):
             shared = query & owns[qi]
@@ -884,9 +897,8 @@ class Matcher:
                 + bonus * (cover - inter) / total
             )
             # A topic scores its best question (the first of equals; above 100, the last).
-            previous = top.get(topic)
-            if previous is None or score > previous:
-                top[topic] = min(score, 100.0)
+            if score > top[topic]:
+                top[topic] = 100.0 if score > 100.0 else score
                 winner[topic] = shared
         specific_tokens = self.specific_tokens
         return {
@@ -967,29 +979,35 @@ class Matcher:
     def not_covered(self, text: str) -> str | None:
         """The word showing the message asks what the bot does not cover, or None."""
         tokens = tokenize(text[: self.settings.max_chars])
+        # The words as written, not typo-corrected: "arching" is no "aching". Each search for
+        # the first word of a list below is only run when the message has one (a set test),
+        # most have none: this runs for every message.
+        known = frozenset(tokens)
         # "not asking about doses", "no insurance": a negated price or dose is not asked.
-        found = next(
-            (
-                t
-                for i, t in enumerate(tokens)
-                if t in NOT_COVERED and _NEGATIONS.isdisjoint(tokens[max(0, i - 3) : i])
-            ),
-            None,
-        )
-        if found is not None:
-            return found
+        if not known.isdisjoint(NOT_COVERED):
+            found = next(
+                (
+                    t
+                    for i, t in enumerate(tokens)
+                    if t in NOT_COVERED and _NEGATIONS.isdisjoint(tokens[max(0, i - 3) : i])
+                ),
+                None,
+            )
+            if found is not None:
+                return found
         joined = " ".join(tokens)
         asks = _PRICE_DOSE_DIAGNOSIS.search(joined)
         if asks is not None:
             return asks.group(0)
-        # The words as written, not typo-corrected: "arching" is no "aching".
-        known = frozenset(tokens)
         therapy = not known.isdisjoint(THERAPY_WORDS)
-        found = next((t for t in tokens if t in OTHER_THERAPIES), None)
-        if found is not None and not (therapy and not known.isdisjoint(_LIKENESS)):
-            return found
-        found = next((t for t in tokens if t in DRUG_NAMES or t in OTHER_PROCEDURES), None)
-        if found is None and (procedure := _OTHER_PROCEDURE.search(joined)) is not None:
+        if not known.isdisjoint(OTHER_THERAPIES):
+            found = next(t for t in tokens if t in OTHER_THERAPIES)
+            if not (therapy and not known.isdisjoint(_LIKENESS)):
+                return found
+        found = None
+        if not (known.isdisjoint(DRUG_NAMES) and known.isdisjoint(OTHER_PROCEDURES)):
+            found = next(t for t in tokens if t in DRUG_NAMES or t in OTHER_PROCEDURES)
+        elif (procedure := _OTHER_PROCEDURE.search(joined)) is not None:
             found = procedure.group(0)
         if found is not None and not therapy:
             return found
@@ -997,15 +1015,15 @@ class Matcher:
             return next(t for t in tokens if t in _REPORTS)
         joint = _OTHER_PART_PHRASES.search(joined)
         part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
-        if part is not None and BACK_WORDS.isdisjoint(tokens):
+        if part is not None and BACK_WORDS.isdisjoint(known):
             return part
         other = _OTHER_SENSE.search(joined)
         exercise = _EXERCISE_NAMES.search(joined) is not None  # "cat cow", "bird dogs"
         found = None
         if other is not None:
             found = other.group(0)
-        elif not exercise:
-            found = next((t for t in tokens if t in OTHER_SUBJECTS), None)
+        elif not exercise and not known.isdisjoint(OTHER_SUBJECTS):
+            found = next(t for t in tokens if t in OTHER_SUBJECTS)
         if (
             found is not None
             and known.isdisjoint(_POSTURE_WORDS)
@@ -1013,14 +1031,19 @@ class Matcher:
         ):
             return found
         # Working as a physio ("how much do physios earn") is no question about one's back.
-        career = next((t for t in tokens if t in _CAREER), None)
-        if career is not None and not (_own_body(tokens) or not known.isdisjoint(_PAIN)):
-            return career
+        if not known.isdisjoint(_CAREER) and not (
+            _own_body(tokens) or not known.isdisjoint(_PAIN)
+        ):
+            return next(t for t in tokens if t in _CAREER)
         # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
         # own body ("walking the dog hurt my back") or physio makes it a question.
-        pet = None if exercise else next((t for t in tokens if t in _ANIMALS), None)
-        if pet is not None and known.isdisjoint(_PHYSIO) and not _own_body(tokens):
-            return pet
+        if (
+            not exercise
+            and not known.isdisjoint(_ANIMALS)
+            and known.isdisjoint(_PHYSIO)
+            and not _own_body(tokens)
+        ):
+            return next(t for t in tokens if t in _ANIMALS)
         if (
             known.isdisjoint(_FOREIGN)
             and not any(not t.isascii() for t in tokens)
