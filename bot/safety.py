@@ -116,13 +116,19 @@ _EVERYDAY: Final = frozenset(
     )
     + words(
         # Rebuilt for the words of the 2026-11 rules (sizes, shunted, leaves, counter, pitch,
-        # election, upright, bulked, door frame): "hunted" is not "shunted", "itch" not "pitch".
+        # election, upright, bulked, door frame, app, server, hearing, reading): "hunted" is
+        # not "shunted", "itch" not "pitch", "crushing" not "crashing".
         """
     ascending baulked baulking bulkhead bunking cleaves counted country coup cusp
     deflection deletion donor dram eaves electing electron encounter fame framer haunted
     hulking hunted itch leavens nowise odor olfactory pith ream reelection reflection
     seconding seizes selection selections sensing shouted shunned spend spending strayed
     stunted sulking uptight
+    bearing breading browner browse browsed browses cashing clashing creasing crushing
+    dreading earring evading gamed gamer gearing grading haring harking harming harping
+    heading heaping herding herring nearing observer raiding rearing redoing regarding
+    reloading remanding retarding rewarding searing serer serve sever shearing tearing
+    threading trading trashing treading treadling witching
     """
     )
 )
@@ -293,6 +299,24 @@ _OBJECT_BEFORE: Final = frozenset(
     words("over in into on onto with by from off under near about after round around")
 )
 _ARTICLES: Final = frozenset(words("the a an my our his her their your"))
+# Things that fall or collapse without anyone getting hurt: "my phone fell off the table",
+# "the picture fell off the wall", "the cake collapsed". Not a ladder, chair, roof, shelf or
+# anything one stands or sits on, and never when it fell "on me", "onto my back", "under me".
+_THING_FELL: Final = frozenset(words("fell falls collapsed collapses"))
+_THINGS: Final = frozenset(
+    words(
+        "phone phones mobile tablet ipad kindle picture pictures painting frame mirror clock "
+        "glasses sunglasses hat cap helmet vase mug cup glass plate book books box bag keys "
+        "remote laptop tv lid button buttons wheel tyre handle knob plaster sticker label "
+        "poster curtain curtains "
+        "blind blinds battery screen cake sourdough souffle bread icing tent toy toys ball "
+        "bottle pen earring shoe sock wallpaper tile tiles leaf leaves apple apples fruit "
+        "pot pan vase ornament photo photos sign"
+    )
+)
+_THING_SKIP: Final = frozenset(words("the a an my our his her their your just then had has have"))
+# Someone under it after all ("fell off the shelf onto my back", "on top of me"): keep it.
+_ONTO_SOMEONE: Final = frozenset(words("me my him her us them someone top head under onto"))
 # A cancer specialist named as someone's job: "my sister is an oncologist", "I work as an
 # oncologist". A patient "sees an oncologist" or has "my oncologist".
 _SPECIALISTS: Final = frozenset(words("oncologist oncologists"))
@@ -491,6 +515,17 @@ def _concept_spans(
     return spans
 
 
+def _a_thing(raw: Sequence[str], i: int) -> bool:
+    """Whether raw[i] ("fell", "collapsed") is said of a thing, not of the writer: "my phone
+    fell off the table", "the tent collapsed". Not when it came down on someone ("the shelf
+    fell on me", "the box fell off the shelf onto my back")."""
+    before = [t for t in raw[max(0, i - 3) : i] if t not in _THING_SKIP]
+    if not before or before[-1] not in _THINGS:
+        return False
+    after = raw[i + 1 : i + 9]
+    return not any(t in _ONTO_SOMEONE for t in after)
+
+
 def _a_job(before: Sequence[str]) -> bool:
     """Whether the two words before a specialist say it is someone's job: "is an", "I'm an",
     "my wife's an", "works as an". Not "sees an" or "saw an": that is a patient."""
@@ -657,6 +692,8 @@ class RedFlagDetector:
                 token = "often"
             elif token in _COLLAPSE and i > 0 and raw[i - 1] in _COLLAPSE_NOT_BODY:
                 token = "slump"
+            elif token in _THING_FELL and _a_thing(raw, i):
+                token = "moved"  # "the picture fell off the wall", "the cake collapsed"
             elif token == "with" and i > 0 and raw[i - 1] == "up" and _minding(raw[i + 1 : i + 3]):
                 token = "watching"  # "up with her every night": caring, not in pain
             elif token in _SPECIALISTS and _a_job(raw[max(0, i - 2) : i]):

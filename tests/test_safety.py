@@ -451,6 +451,11 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "no bladder problems and no numbness in my groin, just a stiff back",
         # A veto reaches back across "but": the slip was caught.
         "tripped on the kerb but caught my balance, my back is a bit sore, stretches?",
+        # Things that fall, collapse or crash: no one is hurt.
+        "my tablet fell off the sofa arm and the screen cracked, I'd been hunched over it",
+        "the cake collapsed when I opened the oven, I'd been on my feet baking all day",
+        "the booking app crashed twice, can I book a back appointment here instead?",
+        "got chills listening to the choir, anyway, is singing posture good for my back?",
         # A cancer specialist as someone's job.
         "my girlfriend's an oncologist and stands in clinic all day, her back is tight",
         # Up at night with someone: caring, not night pain.
@@ -494,6 +499,9 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("do I need to have had a scan after I fell off the ladder?", "major-trauma"),
         ("I've had a fever since the gym on monday and my back aches", "fever"),
         ("I saw an oncologist last week about my back", "cancer"),  # a patient
+        ("a heavy box fell off the top shelf onto my back at work", "major-trauma"),
+        ("the tent collapsed on top of me in the storm, my back hurts", "major-trauma"),
+        ("got chills listening to music and now I'm burning up", "fever"),
         ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
     ],
 )
