@@ -840,9 +840,12 @@ class Matcher:
         else:
             overlap: dict[int, float] = {}
             for token in gathering:
-                w, get = weights[token], overlap.get
-                for qi in postings[token]:
-                    overlap[qi] = get(qi, 0.0) + w
+                # overlap[qi] = overlap.get(qi, 0.0) + w for each of the word's questions, in
+                # C: a posting list names each question once, so each is read before it is
+                # written, as in the plain loop.
+                found, w = postings[token], itertools.repeat(weights[token])
+                summed = map(operator.add, map(overlap.get, found, itertools.repeat(0.0)), w)
+                overlap.update(zip(found, summed, strict=True))
             # The best by overlap, ties in gathering order: what heapq.nlargest gives (it is
             # documented as this very expression), but a C sort is several times faster.
             best = sorted(overlap, key=overlap.__getitem__, reverse=True)[: s.candidates]

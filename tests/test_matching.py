@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
 from bot.config import MatchingSettings
-from bot.matching import Decision, Match, Matcher, stem, tokenize
+from bot.matching import _MAX_POSTINGS, Decision, Match, Matcher, stem, tokenize
 from tests.matching_fixtures import shipped, tiny
 
 MATCHER, _ = tiny()
@@ -378,3 +381,91 @@ def test_the_english_word_lists_leave_other_languages_alone() -> None:
     assert spanish.not_covered("me duele la espalda cuando me siento en la oficina") is None
     assert spanish.not_covered("¿qué ejercicios puedo hacer para fortalecer el core?") is None
     assert spanish.not_covered("ciatica ejercicios") is None
+
+
+def _one_by_one(
+    matcher: Matcher, tokens: list[str], skip: int = -1
+) -> dict[int, tuple[float, bool]]:
+    """`Matcher._score_tokens` written plainly: each candidate scored on its own, one
+    rapidfuzz call each, in the order of the candidates (what the fast path must equal)."""
+    s = matcher.settings
+    query = frozenset(tokens)
+    weights = {t: matcher.idf.get(t, matcher.unknown_idf) for t in dict.fromkeys(tokens)}
+    total = sum(weights.values())
+    overlap: dict[int, float] = {}
+    for token in sorted((t for t in weights if t in matcher.postings), key=matcher.df.__getitem__):
+        postings = matcher.postings[token]
+        if overlap and (matcher.df[token] > matcher.generic_df or len(postings) > _MAX_POSTINGS):
+            break
+        for qi in postings:
+            overlap[qi] = overlap.get(qi, 0.0) + weights[token]
+    best = heapq.nlargest(s.candidates, overlap.items(), key=lambda kv: kv[1])
+    query_text = " ".join(sorted(query))
+    den = s.query_weight + s.question_weight + s.fuzzy_weight
+    result: dict[int, tuple[float, bool]] = {}
+    for qi, _ in best:
+        if qi == skip:
+            continue
+        own, topic = matcher.question_tokens[qi], matcher.question_topics[qi]
+        inter = sum(w for t, w in weights.items() if t in own)
+        query_cover = inter / total
+        question_cover = inter / matcher.question_weights[qi]
+        fuzzy = fuzz.ratio(query_text, matcher.question_texts[qi], processor=None) / 100
+        score = (
+            100
+            * (
+                s.query_weight * query_cover
+                + s.question_weight * question_cover
+                + s.fuzzy_weight * fuzzy
+            )
+            / den
+        )
+        left_out: frozenset[str] = frozenset()
+        if skip >= 0 and matcher.question_topics[skip] == topic:
+            left_out = matcher.question_tokens[skip]
+        counts = matcher.topic_counts[topic]
+        cover = sum(w for t, w in weights.items() if counts.get(t, 0) - (t in left_out) > 0)
+        score += s.topic_bonus * (cover - inter) / total
+        previous = result.get(topic)
+        if previous is None or score > previous[0]:
+            result[topic] = (
+                min(score, 100.0),
+                not (query & own).isdisjoint(matcher.specific_tokens),
+            )
+    return result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "physio?",
+        "hello. my lower back is stiff since I moved house, would stretching or pilates help?",
+        "is swimming ok with a bulging disc - my physio said walking but I hate walking",
+        "can i book two sessions next week? also what should I wear",
+        "numbness in my left foot when I sit for long, sciatica maybe? what exercises",
+        "after my spinal fusion how soon can I start core work and lifting my toddler",
+        "the weather makes my back ache, heat or ice?",
+        "zzz qqq nothing the base knows",
+    ],
+)
+def test_the_fast_scoring_equals_scoring_one_candidate_after_another(text: str) -> None:
+    matcher = shipped().matcher
+    for tokens in matcher.segments(text):
+        assert matcher._score_tokens(tokens) == _one_by_one(matcher, tokens)
+
+
+def test_the_fast_scoring_leaves_a_question_out_like_the_plain_one() -> None:
+    matcher = shipped().matcher
+    for qi in range(0, len(matcher.question_texts), 37):
+        tokens = matcher.question_texts[qi].split()
+        assert matcher._score_tokens(tokens, skip=qi) == _one_by_one(matcher, tokens, skip=qi)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject) -> None:
+    matcher = shipped().matcher
+    known = sorted(matcher.idf)
+    words = st.one_of(st.sampled_from(known), st.sampled_from(["zork", "blim", "quux"]))
+    tokens = list(dict.fromkeys(data.draw(st.lists(words, min_size=1, max_size=14))))
+    assert matcher._score_tokens(tokens) == _one_by_one(matcher, tokens)
