@@ -128,7 +128,8 @@ _EVERYDAY: Final = frozenset(
     dreading earring evading gamed gamer gearing grading haring harking harming harping
     heading heaping herding herring nearing observer raiding rearing redoing regarding
     reloading remanding retarding rewarding searing serer serve sever shearing tearing
-    threading trading trashing treading treadling witching
+    threading trading trashing treading treadling witching brain drain grain calking
+    stalking stalkings tabling tailing
     """
     )
 )
@@ -288,6 +289,8 @@ _PEOPLE: Final = frozenset(
 )
 _OTHERS: Final = frozenset(stem(w) for w in _PEOPLE)
 _OTHERS_REACH: Final = 6
+_ME: Final = frozenset(words("me myself"))
+_INJURY: Final = "major-trauma"
 _POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
 # The writer talking about themselves again after someone else's symptom: not "we" or "our"
@@ -300,8 +303,9 @@ _OBJECT_BEFORE: Final = frozenset(
 )
 _ARTICLES: Final = frozenset(words("the a an my our his her their your"))
 # Things that fall or collapse without anyone getting hurt: "my phone fell off the table",
-# "the picture fell off the wall", "the cake collapsed". Not a ladder, chair, roof, shelf or
-# anything one stands or sits on, and never when it fell "on me", "onto my back", "under me".
+# "the picture fell off the wall", "the cake collapsed"; a pet's fall is for the vet. Not a
+# ladder, chair, roof, shelf or anything one stands or sits on, and never when it fell "on
+# me", "onto my back", "under me".
 _THING_FELL: Final = frozenset(words("fell falls collapsed collapses"))
 _THINGS: Final = frozenset(
     words(
@@ -311,7 +315,7 @@ _THINGS: Final = frozenset(
         "poster curtain curtains "
         "blind blinds battery screen cake sourdough souffle bread icing tent toy toys ball "
         "bottle pen earring shoe sock wallpaper tile tiles leaf leaves apple apples fruit "
-        "pot pan vase ornament photo photos sign"
+        "pot pan vase ornament photo photos sign cat cats kitten dog dogs puppy hamster"
     )
 )
 _THING_SKIP: Final = frozenset(words("the a an my our his her their your just then had has have"))
@@ -813,7 +817,12 @@ class RedFlagDetector:
                     for vlo, vhi, own in near
                 ):
                     continue
-                if self._someone_else(raw, where[lo], last_self):
+                # An injury told with "me" in it is the writer's: "my dog knocked me over and I
+                # hurt my back". (Not night pain: "the twins keep me up" is the twins'.)
+                mine = self.category_ids[category] == _INJURY and not _ME.isdisjoint(
+                    raw[where[lo] : where[hi] + 1]
+                )
+                if not mine and self._someone_else(raw, where[lo], last_self):
                     continue
                 if self.negatable[category] and (
                     any(self._negated(raw, where[p]) for p in starts)

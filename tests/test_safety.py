@@ -456,6 +456,8 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "the cake collapsed when I opened the oven, I'd been on my feet baking all day",
         "the booking app crashed twice, can I book a back appointment here instead?",
         "got chills listening to the choir, anyway, is singing posture good for my back?",
+        "the rain never stops here and my lower back gets stiff, any tips?",
+        "our cat fell off the wardrobe and I laughed so hard my back twinged",
         # A cancer specialist as someone's job.
         "my girlfriend's an oncologist and stands in clinic all day, her back is tight",
         # Up at night with someone: caring, not night pain.
@@ -502,6 +504,9 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("a heavy box fell off the top shelf onto my back at work", "major-trauma"),
         ("the tent collapsed on top of me in the storm, my back hurts", "major-trauma"),
         ("got chills listening to music and now I'm burning up", "fever"),
+        ("the pain never stops and my lower back is worse every week", "night-pain"),
+        # An injury with "me" in it is the writer's, whoever did it.
+        ("our dog knocked me over on the path and I hurt my back", "major-trauma"),
         ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
     ],
 )
