@@ -129,7 +129,7 @@ _EVERYDAY: Final = frozenset(
     heading heaping herding herring nearing observer raiding rearing redoing regarding
     reloading remanding retarding rewarding searing serer serve sever shearing tearing
     threading trading trashing treading treadling witching brain drain grain calking
-    stalking stalkings tabling tailing
+    stalking stalkings tabling tailing confections infractions inspections
     """
     )
 )
@@ -177,9 +177,9 @@ _WEE_SMALL: Final = frozenset(
 )
 # Other senses of a red-flag word, told by the word next to it and read as a plain word:
 # "a bowel of soup" (or "a bowl of", which typo correction would make "bowel") is a dish,
-# "constantly worried" is often (worry, not constant pain), and a "batting collapse" or a
-# "market collapse" is no one falling. Not a roof or a building: "the roof collapsed on me"
-# is an injury.
+# "constantly worried" is often (worry, not constant pain), a "batting collapse" or a
+# "market collapse" is no one falling, and "a stone's throw" is near, not a weight. Not a
+# roof or a building: "the roof collapsed on me" is an injury.
 _BOWL_BEFORE: Final = frozenset(words("a an one two three big huge small whole another second"))
 _WORRY: Final = frozenset(
     words(
@@ -694,6 +694,8 @@ class RedFlagDetector:
                 token in ("constant", "constantly") and raw[i + 1 : i + 2] and raw[i + 1] in _WORRY
             ):
                 token = "often"
+            elif token in ("stone", "stones") and raw[i + 1 : i + 2] == ["throw"]:
+                token = "near"  # "a stone's throw from the station"
             elif token in _COLLAPSE and i > 0 and raw[i - 1] in _COLLAPSE_NOT_BODY:
                 token = "slump"
             elif token in _THING_FELL and _a_thing(raw, i):

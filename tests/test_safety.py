@@ -458,6 +458,10 @@ def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -
         "got chills listening to the choir, anyway, is singing posture good for my back?",
         "the rain never stops here and my lower back gets stiff, any tips?",
         "our cat fell off the wardrobe and I laughed so hard my back twinged",
+        "the clinic is a stone's throw from my office, can I pop in at lunch for my back?",
+        "a happy accident: the foam roller fell on the floor and I found a great back stretch",
+        "had a bladder infection in spring, cleared up, now my back is stiff from the garden",
+        "weighed myself and lost nothing this month, my back aches when I jog",
         # A cancer specialist as someone's job.
         "my girlfriend's an oncologist and stands in clinic all day, her back is tight",
         # Up at night with someone: caring, not night pain.
@@ -505,6 +509,8 @@ def test_other_senses_passing_numbness_and_duration_are_not_flagged(text: str) -
         ("the tent collapsed on top of me in the storm, my back hurts", "major-trauma"),
         ("got chills listening to music and now I'm burning up", "fever"),
         ("the pain never stops and my lower back is worse every week", "night-pain"),
+        ("bladder infection and now I can't feel when I need to pee", "cauda-equina"),
+        ("tripped on the stairs by accident and fell down the whole flight", "major-trauma"),
         # An injury with "me" in it is the writer's, whoever did it.
         ("our dog knocked me over on the path and I hurt my back", "major-trauma"),
         ("any trouble with your bladder? no to all of it, bit of leaking", "cauda-equina"),
