@@ -931,11 +931,10 @@ class Matcher:
 
     def unknown_share(self, text: str) -> float:
         """Share of the message's content words that no question of the base uses."""
-        return self._unknown_share(self._stems(text)[0])
+        return self._unknown_share(self.normaliser.content(self._stems(text)[0]))
 
-    def _unknown_share(self, whole_stems: list[str]) -> float:
+    def _unknown_share(self, content: list[str]) -> float:
         # After typo correction and synonyms: "sciatia" and "physio" are known words.
-        content = self.normaliser.content(whole_stems)
         if not content:
             return 0.0
         return sum(t not in self.idf for t in content) / len(content)
@@ -946,8 +945,9 @@ class Matcher:
         """:meth:`rank`, with the unknown share; only the first ``limit`` matches are made."""
         whole_stems, parts = self._stems(text)
         combined: dict[int, _Scored] = {}
+        segments = self._segments(whole_stems, parts)  # the whole message's content first
         penalty = 0.0  # the whole message; its sentences after it score lower
-        for tokens in self._segments(whole_stems, parts):
+        for tokens in segments:
             for topic, (score, specific) in self._score_tokens(tokens, skip).items():
                 value = score - penalty
                 previous = combined.get(topic)
@@ -977,7 +977,7 @@ class Matcher:
             Match(self.topic_ids[t], round(max(score, 0.0), 1)) for t, (score, _) in ranked[:limit]
         ]
         specific = bool(ranked) and ranked[0][1][1]
-        return matches, specific, self._unknown_share(whole_stems)
+        return matches, specific, self._unknown_share(segments[0])
 
     def not_covered(self, text: str) -> str | None:
         """The word showing the message asks what the bot does not cover, or None."""
