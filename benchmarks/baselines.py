@@ -421,7 +421,8 @@ def report(root: Path, model_dir: Path, results: dict[str, dict[str, Any]]) -> N
     header = [*TUNING, "tuning pooled", *(f"{n} (held out)" for n in HELDOUT)]
     print("| method | threshold | " + " | ".join(header) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in header) + " |")
-    columns: list[Sequence[str]] = [(n,) for n in TUNING] + [TUNING] + [(n,) for n in HELDOUT]
+    columns: list[Sequence[str]] = [(n,) for n in TUNING]
+    columns += [TUNING, *((n,) for n in HELDOUT)]
     notes: list[str] = []
 
     def row(label: str, threshold: str, cells: list[str]) -> None:
