@@ -84,6 +84,7 @@ OTHER_PARTS: Final = frozenset(
     anxiety depression depressed panic insomnia migraine migraines fibromyalgia diabetes
     cholesterol asthma eczema psoriasis acne stress heart lung lungs kidney kidneys liver
     rotator achilles carpal bunion bunions
+    tooth toothache dentist dentists dental molar molars orthodontist gum gums
     """
     )
 )
@@ -114,6 +115,9 @@ OTHER_THERAPIES: Final = frozenset(
     acupuncture acupuncturist chiropractor chiropractors chiropractic chiro chiros cupping
     reiki cbd osteopath osteopaths osteopathy osteopathic homeopathy homeopathic naturopath
     reflexology needling
+    cbt counsellor counsellors counselor counselors counselling counseling psychotherapy
+    psychotherapist psychotherapists psychologist psychologists psychiatrist psychiatrists
+    hypnotherapy hypnotherapist hypnosis emdr
     """
     )
 )
@@ -152,6 +156,10 @@ _OTHER_PROCEDURE: Final = re.compile(r"\b(?:weight loss|c) (?:surgery|operation|
 # throat is no sore back.
 _OTHER_PART_PHRASES: Final = re.compile(
     r"\b(?:hip|knee|shoulder|ankle|elbow) replacements?\b|\bcold sores?\b|\bsore throat\b"
+    r"|\b(?:back|front|wisdom|baby|false|sore|sensitive|loose|chipped|crooked) teeth\b"
+    r"|\b(?:pulled|pull|pulling|torn|tore|tear|strained|strain|injured|sprained|tweaked)"
+    r" (?:my |a |his |her |the |their )?(?:hamstrings?|groin|quads?|quadriceps|calf|calves"
+    r"|hip flexors?|adductors?)\b|\bhamstring (?:injury|injuries|tear|tears|strain|pull)\b"
 )
 # Words that show a message asks about physio itself, or about doing without a drug
 # ("what else helps", "get off the painkillers", "I'd rather not take pills").
@@ -195,6 +203,38 @@ OTHER_SUBJECTS: Final = frozenset(
     tv television rerun reruns cinema channel streaming
     jeans trousers fabric shirt sweater jumper shoe shoes sneakers
     restaurant restaurants taxi cab uber flight flights hotel hotels
+    mot mots mechanic mechanics tyre tyres tire tires engine engines gearbox brakes
+    suspension windscreen exhaust dealership
+    weather forecast rain raining rainy snow snowing snowy frost frosty heatwave storm
+    storms sunny sunshine thunder
+    league leagues fixture fixtures playoff playoffs scoreline
+    relationship relationships divorce dating breakup boyfriend girlfriend
+    """
+    )
+)
+# Subjects whose own names use the base's words ("This Is Spinal Tap", "a joke about
+# physiotherapists", "protein for building muscle"): films and shows, jokes and poems,
+# supplements. Only the writer's pain, own body, posture or exercise makes such a message a
+# question ("I laughed at a joke and my back went"); "spinal", "physical", "physio" or
+# "muscle" alone do not.
+STRICT_SUBJECTS: Final = frozenset(
+    words(
+        """
+    netflix film films movie movies plot trailer sequel cinema documentary actor actors
+    actress
+    joke jokes pun puns riddle riddles poem poems limerick
+    protein proteins whey creatine supplement supplements collagen vitamin vitamins
+    """
+    )
+)
+_STRICT_HEALTH: Final = frozenset(
+    words(
+        """
+    pain pains painful hurt hurts hurting ache aches aching achy sore stiff stiffness tight
+    injury injured backache backaches sciatica sciatic lumbago disc discs herniated slipped
+    spasm spasms numb numbness tingling exercise exercises exercising stretch stretches
+    stretching posture postural slouch slouching slouched slump slumped slumping hunch
+    hunched hunching sit sitting sat seated
     """
     )
 )
@@ -206,6 +246,10 @@ _OTHER_SENSE: Final = re.compile(
     r"\bcore (?:i|ultra) ?\d\b"
     r"|\bback (?:garden|gardens|yard|door|doors|office|story|stories|pay|end|catalogue|burner)\b"
     r"|\b(?:a|good|best|great|this|that) books?\b"
+    r"|\b(?:full|half|quarter|running|fly|wing|centre|center) ?backs?\b|\bback (?:line|row)s?\b"
+    r"|\bwho (?:won|wins|is winning|scored)\b|\bcold (?:snap|spell|front)s?\b"
+    r"|\b(?:has|have|had|got|gets|get|having) (?:my|your|his|her|their|our) back"
+    r"(?= (?:when|whenever|no matter|if|and|anymore|always|though|like)\b|$)"
     r"|\bback(?<!\bmy back)(?<!\bthe back) (?:up|ups)"
     r" (?:my|your|the|all|a|an|files?|photos?|data)\b"
 )
@@ -220,9 +264,48 @@ _POSTURE_WORDS: Final = frozenset(
 _CAREER: Final = frozenset(
     words(
         "earn earns earning earnings career careers university universities uni vacancy "
-        "vacancies hiring apprenticeship internship"
+        "vacancies hiring apprenticeship internship interview interviews interviewer "
+        "interviewers cv"
     )
 )
+# Studying or applying for physio ("a personal statement for a physiotherapy degree",
+# "how do I become a physio"); not what degree a physio has, which is a question about them.
+_CAREER_PHRASES: Final = re.compile(
+    r"\bpersonal statements?\b"
+    r"|\b(?:study|studying|studied|become|becoming|qualify as|qualifying as) an?"
+    r" (?:physio|physiotherapist|physical therapist)\b|\b(?:study|studying) (?:physio\w*"
+    r"|physical therapy)\b"
+    r"|\b(?:for|into|my|apply(?:ing)? (?:for|to)) (?:a |an |the )?(?:physio\w*|physical therapy)"
+    r" (?:degrees?|courses?|programmes?|programs?|schools?|placements?|apprenticeships?)\b"
+)
+# Paperwork and shopping are for a doctor, an employer or a shop, whoever's back it is: a sick
+# or fit note, "where can I buy …", a spare part.
+_PAPERWORK_SHOPPING: Final = re.compile(
+    r"\b(?:sick|fit) notes?\b|\b(?:sick|medical|doctors?) certificates?\b"
+    r"|\b(?:doctors?|gp|medical) notes? for (?:work|school|my (?:boss|employer|work|job))\b"
+    r"|\bwhere (?:can|could|do|should|would|to) (?:i |we |you )?(?:buy|purchase|order)\b"
+    r"|\b(?:replacement|spare) parts?\b"
+)
+# "back" in another sense, hidden from the body tests: "my partner has my back when …" (an
+# idiom), "my back tooth".
+_NOT_BODY_BACK: Final = (
+    re.compile(
+        r"\b(?:has|have|had|got|gets|get|having) (?:my|your|his|her|their|our) (back)"
+        r"(?= (?:when|whenever|no matter|if|and|anymore|always|though|like)\b|$)"
+    ),
+    re.compile(r"\b(back) (?:tooth|teeth|molars?)\b"),
+)
+# After "anyway" or "by the way" the writer asks what they came for: the back pain told
+# before it is said in passing ("my back's a bit sore, anyway what should I ask at my
+# interview"), so the rest of the message is read on its own.
+_CHANGE_OF_SUBJECT: Final = re.compile(
+    r"\b(?:anyway|anyways|anyhow|btw|by the way|on another note|unrelated|off topic"
+    r"|changing the subject|different question|separate question)\b"
+)
+_CHANGE_OF_SUBJECT_WORDS: Final = frozenset(
+    words("anyway anyways anyhow btw way note unrelated topic subject question")
+)
+_FIRST_PERSON: Final = frozenset(words("i me im ive id myself"))
 _PAIN: Final = frozenset(
     words("pain pains painful hurt hurts hurting ache aches aching achy sore stiff injury")
 )
@@ -255,8 +338,42 @@ def _own_body(tokens: Sequence[str]) -> bool:
     )
 
 
-# Exercise names with an animal in them ("cat cow", "bird dog") name no animal.
-_EXERCISE_NAMES: Final = re.compile(r"\b(?:cat (?:and )?(?:cow|camel)|bird dogs?|downward dog)\b")
+_AFTER_PREPOSITION: Final = frozenset(words("off from by over onto under"))
+_DETERMINERS: Final = frozenset(words("my the a an our his her their"))
+
+
+def _animal_as_object(tokens: Sequence[str]) -> bool:
+    """Whether an animal is only what the writer fell off or over ("a fall off my horse")."""
+    return any(
+        t in _ANIMALS
+        and (
+            tokens[i - 1] in _AFTER_PREPOSITION
+            or (tokens[i - 1] in _DETERMINERS and i > 1 and tokens[i - 2] in _AFTER_PREPOSITION)
+        )
+        for i, t in enumerate(tokens)
+        if i > 0
+    )
+
+
+def _back_named(tokens: Sequence[str]) -> bool:
+    """Whether "back" is someone's ("my back", "a bad back", "back problems"), not "back up"."""
+    return any(
+        t == "back"
+        and (i + 1 == len(tokens) or tokens[i + 1] not in _BACK_COMPOUND)
+        and (
+            (i > 0 and tokens[i - 1] in _OWNED_BACK)
+            or (i + 1 < len(tokens) and tokens[i + 1] in _BACK_TROUBLE)
+        )
+        for i, t in enumerate(tokens)
+    )
+
+
+# Exercise names and sayings with an animal in them ("cat cow", "bird dog", "a YouTube
+# rabbit hole", "dog tired") name no animal.
+_EXERCISE_NAMES: Final = re.compile(
+    r"\b(?:cat (?:and )?(?:cow|camel)|bird dogs?|downward dog|rabbit holes?|dog tired"
+    r"|cat naps?|sick as a dog|like a (?:dog|horse))\b"
+)
 # The writer's body, pain or therapy. "back" counts when it is someone's ("my back", "a bad
 # back", "the lower back"), not in "back up" or "back to the future".
 HEALTH_WORDS: Final = frozenset(
@@ -982,6 +1099,27 @@ class Matcher:
     def not_covered(self, text: str) -> str | None:
         """The word showing the message asks what the bot does not cover, or None."""
         tokens = tokenize(text[: self.settings.max_chars])
+        found = self._not_covered(tokens, text)
+        if found is None and not _CHANGE_OF_SUBJECT_WORDS.isdisjoint(tokens):
+            # "…my back's a bit sore, anyway what should I ask the interviewer": the part
+            # after the last change of subject is the question.
+            joined = " ".join(tokens)
+            turns = list(_CHANGE_OF_SUBJECT.finditer(joined))
+            if turns:
+                rest = joined[turns[-1].end() :].strip()
+                if rest:
+                    found = self._not_covered(rest.split(), rest)
+        return found
+
+    def _not_covered(self, tokens: list[str], text: str) -> str | None:
+        """:meth:`not_covered` on the message's words (``text``: the message they are from)."""
+        joined = " ".join(tokens)
+        if "back" in tokens:
+            # "back" in another sense ("has my back when …", "my back tooth") is no body part.
+            hidden = {m.start(1) for idiom in _NOT_BODY_BACK for m in idiom.finditer(joined)}
+            if hidden:
+                at = itertools.accumulate((len(t) + 1 for t in tokens), initial=0)
+                tokens = ["back_" if a in hidden else t for t, a in zip(tokens, at, strict=False)]
         # The words as written, not typo-corrected: "arching" is no "aching". Each search for
         # the first word of a list below is only run when the message has one (a set test),
         # most have none: this runs for every message.
@@ -998,8 +1136,7 @@ class Matcher:
             )
             if found is not None:
                 return found
-        joined = " ".join(tokens)
-        asks = _PRICE_DOSE_DIAGNOSIS.search(joined)
+        asks = _PRICE_DOSE_DIAGNOSIS.search(joined) or _PAPERWORK_SHOPPING.search(joined)
         if asks is not None:
             return asks.group(0)
         therapy = not known.isdisjoint(THERAPY_WORDS)
@@ -1018,7 +1155,8 @@ class Matcher:
             return next(t for t in tokens if t in _REPORTS)
         joint = _OTHER_PART_PHRASES.search(joined)
         part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
-        if part is not None and BACK_WORDS.isdisjoint(known):
+        # "pulled my hamstring": the hamstring is the part asked about, no back word.
+        if part is not None and BACK_WORDS.isdisjoint(known.difference(part.split())):
             return part
         other = _OTHER_SENSE.search(joined)
         exercise = _EXERCISE_NAMES.search(joined) is not None  # "cat cow", "bird dogs"
@@ -1033,17 +1171,32 @@ class Matcher:
             and not self._about_health(tokens, known)
         ):
             return found
+        if (
+            not known.isdisjoint(STRICT_SUBJECTS)
+            and known.isdisjoint(_STRICT_HEALTH)
+            and not _own_body(tokens)
+            and not _back_named(tokens)
+        ):
+            return next(t for t in tokens if t in STRICT_SUBJECTS)
         # Working as a physio ("how much do physios earn") is no question about one's back.
-        if not known.isdisjoint(_CAREER) and not (
+        career = (
+            _CAREER_PHRASES.search(joined) if "phys" in joined or "statement" in known else None
+        )
+        if (career is not None or not known.isdisjoint(_CAREER)) and not (
             _own_body(tokens) or not known.isdisjoint(_PAIN)
         ):
-            return next(t for t in tokens if t in _CAREER)
+            return career.group(0) if career else next(t for t in tokens if t in _CAREER)
         # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
-        # own body ("walking the dog hurt my back") or physio makes it a question.
+        # own body ("walking the dog hurt my back") or the writer's physio makes it a
+        # question: "can I bring my dog to physio", "physio after a fall off my horse", not
+        # "does my cat need physio".
         if (
             not exercise
             and not known.isdisjoint(_ANIMALS)
-            and known.isdisjoint(_PHYSIO)
+            and (
+                known.isdisjoint(_PHYSIO)
+                or (known.isdisjoint(_FIRST_PERSON) and not _animal_as_object(tokens))
+            )
             and not _own_body(tokens)
         ):
             return next(t for t in tokens if t in _ANIMALS)
@@ -1065,17 +1218,7 @@ class Matcher:
     @staticmethod
     def _about_health(tokens: Sequence[str], known: frozenset[str]) -> bool:
         """Whether a message names the writer's body, pain or therapy ("my back", "sore")."""
-        if not known.isdisjoint(HEALTH_WORDS):
-            return True
-        return any(
-            t == "back"
-            and (i + 1 == len(tokens) or tokens[i + 1] not in _BACK_COMPOUND)
-            and (
-                (i > 0 and tokens[i - 1] in _OWNED_BACK)
-                or (i + 1 < len(tokens) and tokens[i + 1] in _BACK_TROUBLE)
-            )
-            for i, t in enumerate(tokens)
-        )
+        return not known.isdisjoint(HEALTH_WORDS) or _back_named(tokens)
 
     def decide(self, text: str) -> Decision:
         """Answer, suggest up to 3 topics, or say it does not know; with the reason."""

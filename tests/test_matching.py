@@ -469,3 +469,52 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
     words = st.one_of(st.sampled_from(known), st.sampled_from(["zork", "blim", "quux"]))
     tokens = list(dict.fromkeys(data.draw(st.lists(words, min_size=1, max_size=14))))
     assert matcher._score_tokens(tokens) == _one_by_one(matcher, tokens)
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        # Vehicles: servicing a car is no back question; sitting in one is.
+        ("my van's gearbox is grinding, is the mechanic open saturdays", False),
+        ("the car seat gives my lower back no support on long drives, how should I sit", True),
+        # Weather: a forecast is not asked; weather that stiffens the writer's back is.
+        ("will the heatwave last into august", False),
+        ("when there's frost my back goes stiff, what helps", True),
+        # Sport results and positions: "the full back" plays, "my back" hurts.
+        ("which fullback made the most tackles this season", False),
+        ("I play at full back and my lower back aches after every game", True),
+        # "has my back" is loyalty, not a spine.
+        ("my best mate always has my back when things go wrong", False),
+        ("my brother has my back covered in kinesio tape, does that help the ache", True),
+        # Mental-health therapies and counsellors are other therapies.
+        ("is a psychotherapist or a psychologist better for grief", False),
+        ("can physio help a stiff back that flares when I'm stressed", True),
+        # Teeth are another part, a back tooth too; bending to brush them is a back question.
+        ("my back molar throbs when I drink cold water", False),
+        ("bending over the basin to brush my teeth makes my lower back twinge", True),
+        # An injured hamstring or groin is another part; with back pain named it stays.
+        ("tore my groin playing squash, how long until I can run", False),
+        ("strained my hamstring and now my lower back aches as well", True),
+        # Sick and fit notes, shopping and spare parts are not asked of the bot.
+        ("do I need a fit note if I'm off for more than a week with my back", False),
+        ("where could I purchase a foam roller for my back", False),
+        ("where can I get physio for my sore back near me", True),
+        # Films, jokes, supplements: "spinal", "physical" or "muscle" in a title or a tub.
+        ("is the documentary about spinal surgeons on netflix any good", False),
+        ("give me a pun about physical therapy", False),
+        ("does creatine help build muscle", False),
+        ("laughed so hard at a joke that my lower back spasmed, is that normal", True),
+        # Studying physio is a career question; what degree a physio has is about them.
+        ("I'm applying for a physiotherapy course, any tips", False),
+        ("what training does a physiotherapist have", True),
+        # A pet's physio is the vet's; the writer bringing a pet to physio is not.
+        ("should my dog get hydrotherapy and physio after his spinal op", False),
+        ("can I bring my puppy with me to my physio appointment", True),
+        ("went down a rabbit hole reading about physio, does it really work", True),
+        # Back pain told in passing before another question.
+        ("my lower back is a bit stiff today, anyway which fabric is best for curtains", False),
+        ("had a rubbish week, anyway what stretches help a stiff lower back", True),
+    ],
+)
+def test_other_subjects_and_back_pain_in_passing(text: str, covered: bool) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
