@@ -160,6 +160,7 @@ _OTHER_PART_PHRASES: Final = re.compile(
     r"|\b(?:pulled|pull|pulling|torn|tore|tear|strained|strain|injured|sprained|tweaked)"
     r" (?:my |a |his |her |the |their )?(?:hamstrings?|groin|quads?|quadriceps|calf|calves"
     r"|hip flexors?|adductors?)\b|\bhamstring (?:injury|injuries|tear|tears|strain|pull)\b"
+    r"|\brestless legs?\b"
 )
 # Words that show a message asks about physio itself, or about doing without a drug
 # ("what else helps", "get off the painkillers", "I'd rather not take pills").
@@ -287,13 +288,15 @@ _PAPERWORK_SHOPPING: Final = re.compile(
     r"|\b(?:replacement|spare) parts?\b"
 )
 # "back" in another sense, hidden from the body tests: "my partner has my back when …" (an
-# idiom), "my back tooth".
+# idiom), "my back tooth", a back said to be fine.
 _NOT_BODY_BACK: Final = (
     re.compile(
         r"\b(?:has|have|had|got|gets|get|having) (?:my|your|his|her|their|our) (back)"
         r"(?= (?:when|whenever|no matter|if|and|anymore|always|though|like)\b|$)"
     ),
     re.compile(r"\b(back) (?:tooth|teeth|molars?)\b"),
+    # "my back is fine, can physio help restless legs": the back is not what is asked about.
+    re.compile(r"\b(back) (?:is |s |feels )(?:fine|ok|okay|alright|all right)\b"),
 )
 # After "anyway" or "by the way" the writer asks what they came for: the back pain told
 # before it is said in passing ("my back's a bit sore, anyway what should I ask at my

@@ -511,6 +511,10 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         ("should my dog get hydrotherapy and physio after his spinal op", False),
         ("can I bring my puppy with me to my physio appointment", True),
         ("went down a rabbit hole reading about physio, does it really work", True),
+        # A back said to be fine is not what is asked about; restless legs are no sciatica.
+        ("my back feels fine these days but my wrist clicks, what helps", False),
+        ("restless legs keep me up, will magnesium help", False),
+        ("my back is fine by day but at night pain shoots down my leg, sciatica?", True),
         # Back pain told in passing before another question.
         ("my lower back is a bit stiff today, anyway which fabric is best for curtains", False),
         ("had a rubbish week, anyway what stretches help a stiff lower back", True),
