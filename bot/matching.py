@@ -85,6 +85,7 @@ OTHER_PARTS: Final = frozenset(
     cholesterol asthma eczema psoriasis acne stress heart lung lungs kidney kidneys liver
     rotator achilles carpal bunion bunions
     tooth toothache dentist dentists dental molar molars orthodontist gum gums
+    grief grieving bereavement loneliness lonely phobia phobias ocd adhd autism ptsd addiction
     """
     )
 )
@@ -192,7 +193,8 @@ OTHER_SUBJECTS: Final = frozenset(
     words(
         """
     cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster
-    hamsters rabbit rabbits
+    hamsters rabbit rabbits pony ponies ferret ferrets tortoise greyhound greyhounds
+    labrador labradors spaniel spaniels terrier terriers retriever retrievers collie collies
     parrot vet vets
     cpu gpu processor intel ryzen ssd wifi router modem backup icloud printer software
     film films movie movies cast actor actors actress trailer sequel netflix
@@ -221,8 +223,8 @@ OTHER_SUBJECTS: Final = frozenset(
 STRICT_SUBJECTS: Final = frozenset(
     words(
         """
-    netflix film films movie movies plot trailer sequel cinema documentary actor actors
-    actress
+    netflix film films movie movies plot trailer sequel remake remakes cinema documentary
+    actor actors actress sitcom sitcoms
     joke jokes pun puns riddle riddles poem poems limerick
     protein proteins whey creatine supplement supplements collagen vitamin vitamins
     """
@@ -266,13 +268,13 @@ _CAREER: Final = frozenset(
     words(
         "earn earns earning earnings career careers university universities uni vacancy "
         "vacancies hiring apprenticeship internship interview interviews interviewer "
-        "interviewers cv"
+        "interviewers cv essay essays dissertation dissertations thesis coursework"
     )
 )
 # Studying or applying for physio ("a personal statement for a physiotherapy degree",
 # "how do I become a physio"); not what degree a physio has, which is a question about them.
 _CAREER_PHRASES: Final = re.compile(
-    r"\bpersonal statements?\b"
+    r"\bpersonal statements?\b|\b(?:physio|physiotherapy|physical therapy) students?\b"
     r"|\b(?:study|studying|studied|become|becoming|qualify as|qualifying as) an?"
     r" (?:physio|physiotherapist|physical therapist)\b|\b(?:study|studying) (?:physio\w*"
     r"|physical therapy)\b"
@@ -315,7 +317,8 @@ _PAIN: Final = frozenset(
 _ANIMALS: Final = frozenset(
     words(
         "cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster "
-        "hamsters rabbit rabbits"
+        "hamsters rabbit rabbits pony ponies ferret ferrets tortoise greyhound greyhounds "
+        "labrador labradors spaniel spaniels terrier terriers retriever retrievers collie collies"
     )
 )
 # Physio itself: "core exercises for my horse" is still the horse's.
@@ -341,6 +344,11 @@ def _own_body(tokens: Sequence[str]) -> bool:
     )
 
 
+# Next to a pet, "his physio exercises" or "her back legs" are the pet's.
+_PET_CARE: Final = re.compile(
+    r"\b(?:his|her|its|their) (?:physio\w*|rehab|hydrotherapy|exercises|back|spine|legs?"
+    r"|hips?|hind|operation|op|surgery)\b"
+)
 _AFTER_PREPOSITION: Final = frozenset(words("off from by over onto under"))
 _DETERMINERS: Final = frozenset(words("my the a an our his her their"))
 
@@ -1199,6 +1207,7 @@ class Matcher:
             and (
                 known.isdisjoint(_PHYSIO)
                 or (known.isdisjoint(_FIRST_PERSON) and not _animal_as_object(tokens))
+                or _PET_CARE.search(joined) is not None
             )
             and not _own_body(tokens)
         ):

@@ -515,6 +515,14 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         ("my back feels fine these days but my wrist clicks, what helps", False),
         ("restless legs keep me up, will magnesium help", False),
         ("my back is fine by day but at night pain shoots down my leg, sciatica?", True),
+        # A pet's own physio, a physio student's revision, grief.
+        ("our spaniel had a disc op, how often should I do her rehab exercises", False),
+        ("I walk the dog every evening, would physio help my stiff lower back", True),
+        ("as a physiotherapy student, which textbook should I get", False),
+        ("is there any physio for bereavement", False),
+        # Sitcoms and dissertations use the base's words too.
+        ("which sitcom has a physio as the main character", False),
+        ("my dissertation is about physiotherapy outcomes, where do I find papers", False),
         # Back pain told in passing before another question.
         ("my lower back is a bit stiff today, anyway which fabric is best for curtains", False),
         ("had a rubbish week, anyway what stretches help a stiff lower back", True),
