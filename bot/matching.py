@@ -105,6 +105,7 @@ NOT_COVERED: Final = frozenset(
     medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
     password findings radiologist payment payments voucher vouchers
     reimburse reimbursed reimbursement deductible copay copayment bupa
+    compensation lawyer lawyers solicitor solicitors sue suing lawsuit tribunal
     """
     )
 )
@@ -305,10 +306,11 @@ _NOT_BODY_BACK: Final = (
 # interview"), so the rest of the message is read on its own.
 _CHANGE_OF_SUBJECT: Final = re.compile(
     r"\b(?:anyway|anyways|anyhow|btw|by the way|on another note|unrelated|off topic"
-    r"|changing the subject|different question|separate question)\b"
+    r"|changing the subject|different question|separate question"
+    r"|(?:actual|real|main) question(?: is)?|what i really want to know(?: is)?)\b"
 )
 _CHANGE_OF_SUBJECT_WORDS: Final = frozenset(
-    words("anyway anyways anyhow btw way note unrelated topic subject question")
+    words("anyway anyways anyhow btw way note unrelated topic subject question know")
 )
 _FIRST_PERSON: Final = frozenset(words("i me im ive id myself"))
 _PAIN: Final = frozenset(

@@ -526,6 +526,10 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         # Back pain told in passing before another question.
         ("my lower back is a bit stiff today, anyway which fabric is best for curtains", False),
         ("had a rubbish week, anyway what stretches help a stiff lower back", True),
+        ("lower back's grumbling again, but the real question is which bin day it is", False),
+        ("bit of a stiff back, my main question is whether swimming would help", True),
+        # Legal claims are for a solicitor.
+        ("twisted my back at the warehouse, should I get a solicitor", False),
     ],
 )
 def test_other_subjects_and_back_pain_in_passing(text: str, covered: bool) -> None:
