@@ -290,6 +290,21 @@ _PAPERWORK_SHOPPING: Final = re.compile(
     r"|\bwhere (?:can|could|do|should|would|to) (?:i |we |you )?(?:buy|purchase|order)\b"
     r"|\b(?:replacement|spare) parts?\b"
 )
+_CAREER_CUES: Final = frozenset(
+    words(
+        """
+    statement statements student students study studying studied become becoming qualify
+    qualifying degree degrees course courses programme programmes program programs school
+    schools placement placements apprenticeship apprenticeships
+    """
+    )
+)
+_PAPERWORK_CUES: Final = frozenset(
+    words("sick fit certificate certificates note notes buy purchase order replacement spare")
+)
+_NOT_BODY_BACK_CUES: Final = frozenset(
+    words("has have had got gets get having tooth teeth molar molars fine ok okay alright all")
+)
 # "back" in another sense, hidden from the body tests: "my partner has my back when …" (an
 # idiom), "my back tooth", a back said to be fine.
 _NOT_BODY_BACK: Final = (
@@ -310,7 +325,30 @@ _CHANGE_OF_SUBJECT: Final = re.compile(
     r"|(?:actual|real|main) question(?: is)?|what i really want to know(?: is)?)\b"
 )
 _CHANGE_OF_SUBJECT_WORDS: Final = frozenset(
-    words("anyway anyways anyhow btw way note unrelated topic subject question know")
+    words("anyway anyways anyhow btw note unrelated topic subject")
+)
+_QUESTION_KINDS: Final = frozenset(words("actual real main different separate"))
+
+
+def _turns_subject(tokens: Sequence[str]) -> bool:
+    """Whether the message may change the subject (a quick test before the word runs)."""
+    known = frozenset(tokens)
+    return (
+        not _CHANGE_OF_SUBJECT_WORDS.isdisjoint(known)
+        or ("way" in known and "by" in known)
+        or ("question" in known and not _QUESTION_KINDS.isdisjoint(known))
+        or ("know" in known and "really" in known)
+    )
+
+
+# The first words of `_OTHER_PART_PHRASES`' runs: it is only searched when one is there.
+_PART_PHRASE_CUES: Final = frozenset(
+    words(
+        """
+    replacement replacements sore sores teeth hamstring hamstrings groin quad quads
+    quadriceps calf calves flexor flexors adductor adductors restless
+    """
+    )
 )
 _FIRST_PERSON: Final = frozenset(words("i me im ive id myself"))
 _PAIN: Final = frozenset(
@@ -1113,7 +1151,7 @@ class Matcher:
         """The word showing the message asks what the bot does not cover, or None."""
         tokens = tokenize(text[: self.settings.max_chars])
         found = self._not_covered(tokens, text)
-        if found is None and not _CHANGE_OF_SUBJECT_WORDS.isdisjoint(tokens):
+        if found is None and _turns_subject(tokens):
             # "…my back's a bit sore, anyway what should I ask the interviewer": the part
             # after the last change of subject is the question.
             joined = " ".join(tokens)
@@ -1127,16 +1165,17 @@ class Matcher:
     def _not_covered(self, tokens: list[str], text: str) -> str | None:
         """:meth:`not_covered` on the message's words (``text``: the message they are from)."""
         joined = " ".join(tokens)
-        if "back" in tokens:
+        # The words as written, not typo-corrected: "arching" is no "aching". Each search for
+        # the first word of a list below is only run when the message has one (a set test),
+        # most have none: this runs for every message.
+        known = frozenset(tokens)
+        if "back" in known and not known.isdisjoint(_NOT_BODY_BACK_CUES):
             # "back" in another sense ("has my back when …", "my back tooth") is no body part.
             hidden = {m.start(1) for idiom in _NOT_BODY_BACK for m in idiom.finditer(joined)}
             if hidden:
                 at = itertools.accumulate((len(t) + 1 for t in tokens), initial=0)
                 tokens = ["back_" if a in hidden else t for t, a in zip(tokens, at, strict=False)]
-        # The words as written, not typo-corrected: "arching" is no "aching". Each search for
-        # the first word of a list below is only run when the message has one (a set test),
-        # most have none: this runs for every message.
-        known = frozenset(tokens)
+                known = frozenset(tokens)
         # "not asking about doses", "no insurance": a negated price or dose is not asked.
         if not known.isdisjoint(NOT_COVERED):
             found = next(
@@ -1149,7 +1188,9 @@ class Matcher:
             )
             if found is not None:
                 return found
-        asks = _PRICE_DOSE_DIAGNOSIS.search(joined) or _PAPERWORK_SHOPPING.search(joined)
+        asks = _PRICE_DOSE_DIAGNOSIS.search(joined) or (
+            None if known.isdisjoint(_PAPERWORK_CUES) else _PAPERWORK_SHOPPING.search(joined)
+        )
         if asks is not None:
             return asks.group(0)
         therapy = not known.isdisjoint(THERAPY_WORDS)
@@ -1166,13 +1207,16 @@ class Matcher:
             return found
         if not therapy and not known.isdisjoint(_REPORTS) and not known.isdisjoint(_READING):
             return next(t for t in tokens if t in _REPORTS)
-        joint = _OTHER_PART_PHRASES.search(joined)
+        joint = None if known.isdisjoint(_PART_PHRASE_CUES) else _OTHER_PART_PHRASES.search(joined)
         part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
         # "pulled my hamstring": the hamstring is the part asked about, no back word.
         if part is not None and BACK_WORDS.isdisjoint(known.difference(part.split())):
             return part
         other = _OTHER_SENSE.search(joined)
-        exercise = _EXERCISE_NAMES.search(joined) is not None  # "cat cow", "bird dogs"
+        exercise = (  # "cat cow", "bird dogs"
+            not (known.isdisjoint(OTHER_SUBJECTS) and known.isdisjoint(_ANIMALS))
+            and _EXERCISE_NAMES.search(joined) is not None
+        )
         found = None
         if other is not None:
             found = other.group(0)
@@ -1192,9 +1236,7 @@ class Matcher:
         ):
             return next(t for t in tokens if t in STRICT_SUBJECTS)
         # Working as a physio ("how much do physios earn") is no question about one's back.
-        career = (
-            _CAREER_PHRASES.search(joined) if "phys" in joined or "statement" in known else None
-        )
+        career = None if known.isdisjoint(_CAREER_CUES) else _CAREER_PHRASES.search(joined)
         if (career is not None or not known.isdisjoint(_CAREER)) and not (
             _own_body(tokens) or not known.isdisjoint(_PAIN)
         ):
