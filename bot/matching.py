@@ -254,6 +254,7 @@ _OTHER_SENSE: Final = re.compile(
     r"|\bwho (?:won|wins|is winning|scored)\b|\bcold (?:snap|spell|front)s?\b"
     r"|\b(?:has|have|had|got|gets|get|having) (?:my|your|his|her|their|our) back"
     r"(?= (?:when|whenever|no matter|if|and|anymore|always|though|like)\b|$)"
+    r"|\b(?:turn|turns|turned|turning) (?:my|your|his|her|their|our) back on\b"
     r"|\bback(?<!\bmy back)(?<!\bthe back) (?:up|ups)"
     r" (?:my|your|the|all|a|an|files?|photos?|data)\b"
 )
@@ -286,7 +287,7 @@ _CAREER_PHRASES: Final = re.compile(
 # or fit note, "where can I buy …", a spare part.
 _PAPERWORK_SHOPPING: Final = re.compile(
     r"\b(?:sick|fit) notes?\b|\b(?:sick|medical|doctors?) certificates?\b"
-    r"|\b(?:doctors?|gp|medical) notes? for (?:work|school|my (?:boss|employer|work|job))\b"
+    r"|\b(?:doctors?|gp|medical) notes? for\b"
     r"|\bwhere (?:can|could|do|should|would|to) (?:i |we |you )?(?:buy|purchase|order)\b"
     r"|\b(?:replacement|spare) parts?\b"
 )
@@ -303,7 +304,10 @@ _PAPERWORK_CUES: Final = frozenset(
     words("sick fit certificate certificates note notes buy purchase order replacement spare")
 )
 _NOT_BODY_BACK_CUES: Final = frozenset(
-    words("has have had got gets get having tooth teeth molar molars fine ok okay alright all")
+    words(
+        "has have had got gets get having tooth teeth molar molars fine ok okay alright all "
+        "turn turns turned turning"
+    )
 )
 # "back" in another sense, hidden from the body tests: "my partner has my back when …" (an
 # idiom), "my back tooth", a back said to be fine.
@@ -313,6 +317,7 @@ _NOT_BODY_BACK: Final = (
         r"(?= (?:when|whenever|no matter|if|and|anymore|always|though|like)\b|$)"
     ),
     re.compile(r"\b(back) (?:tooth|teeth|molars?)\b"),
+    re.compile(r"\b(?:turn|turns|turned|turning) (?:my|your|his|her|their|our) (back) on\b"),
     # "my back is fine, can physio help restless legs": the back is not what is asked about.
     re.compile(r"\b(back) (?:is |s |feels )(?:fine|ok|okay|alright|all right)\b"),
 )

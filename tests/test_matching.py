@@ -486,6 +486,9 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         # "has my back" is loyalty, not a spine.
         ("my best mate always has my back when things go wrong", False),
         ("my brother has my back covered in kinesio tape, does that help the ache", True),
+        ("my flatmate turned her back on me after the argument", False),
+        ("turned my back on the hob too fast and now my lower back twinges", True),
+        ("can my GP give me a medical note for the gym saying my back is weak", False),
         # Mental-health therapies and counsellors are other therapies.
         ("is a psychotherapist or a psychologist better for grief", False),
         ("can physio help a stiff back that flares when I'm stressed", True),
