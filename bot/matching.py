@@ -216,8 +216,8 @@ OTHER_SUBJECTS: Final = frozenset(
     """
     )
 )
-# Subjects whose own names use the base's words ("This Is Spinal Tap", "a joke about
-# physiotherapists", "protein for building muscle"): films and shows, jokes and poems,
+# Subjects whose own names use the base's words ("a documentary about spinal surgeons", "a
+# pun about physical therapy", "does creatine build muscle"): films and shows, jokes and poems,
 # supplements. Only the writer's pain, own body, posture or exercise makes such a message a
 # question ("I laughed at a joke and my back went"); "spinal", "physical", "physio" or
 # "muscle" alone do not.
@@ -273,7 +273,7 @@ _CAREER: Final = frozenset(
         "interviewers cv essay essays dissertation dissertations thesis coursework"
     )
 )
-# Studying or applying for physio ("a personal statement for a physiotherapy degree",
+# Studying or applying for physio ("I'm applying for a physiotherapy course",
 # "how do I become a physio"); not what degree a physio has, which is a question about them.
 _CAREER_PHRASES: Final = re.compile(
     r"\bpersonal statements?\b|\b(?:physio|physiotherapy|physical therapy) students?\b"
@@ -322,8 +322,8 @@ _NOT_BODY_BACK: Final = (
     re.compile(r"\b(back) (?:is |s |feels )(?:fine|ok|okay|alright|all right)\b"),
 )
 # After "anyway" or "by the way" the writer asks what they came for: the back pain told
-# before it is said in passing ("my back's a bit sore, anyway what should I ask at my
-# interview"), so the rest of the message is read on its own.
+# before it is said in passing ("my lower back is a bit stiff, anyway which fabric suits
+# curtains"), so the rest of the message is read on its own.
 _CHANGE_OF_SUBJECT: Final = re.compile(
     r"\b(?:anyway|anyways|anyhow|btw|by the way|on another note|unrelated|off topic"
     r"|changing the subject|different question|separate question"
@@ -1157,7 +1157,7 @@ class Matcher:
         tokens = tokenize(text[: self.settings.max_chars])
         found = self._not_covered(tokens, text)
         if found is None and _turns_subject(tokens):
-            # "…my back's a bit sore, anyway what should I ask the interviewer": the part
+            # "…my lower back is a bit stiff, anyway which fabric suits curtains": the part
             # after the last change of subject is the question.
             joined = " ".join(tokens)
             turns = list(_CHANGE_OF_SUBJECT.finditer(joined))
@@ -1214,7 +1214,7 @@ class Matcher:
             return next(t for t in tokens if t in _REPORTS)
         joint = None if known.isdisjoint(_PART_PHRASE_CUES) else _OTHER_PART_PHRASES.search(joined)
         part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
-        # "pulled my hamstring": the hamstring is the part asked about, no back word.
+        # "tore my groin": the groin is the part asked about, no back word.
         if part is not None and BACK_WORDS.isdisjoint(known.difference(part.split())):
             return part
         other = _OTHER_SENSE.search(joined)
@@ -1249,7 +1249,7 @@ class Matcher:
         # An animal's sore back or stiff legs are the vet's: next to a pet, only the writer's
         # own body ("walking the dog hurt my back") or the writer's physio makes it a
         # question: "can I bring my dog to physio", "physio after a fall off my horse", not
-        # "does my cat need physio".
+        # "should my rabbit have physio after his op".
         if (
             not exercise
             and not known.isdisjoint(_ANIMALS)
