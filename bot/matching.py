@@ -799,6 +799,18 @@ class Decision:
 _Scored = tuple[float, bool]
 
 
+def _interleaved(questions: Sequence[int], topic_of: Sequence[int]) -> list[int]:
+    """``questions`` (in file order) reordered round-robin by topic: each topic's first, then
+    each topic's second, ...; within a round, in file order."""
+    seen: dict[int, int] = {}
+    ranked: list[tuple[int, int]] = []
+    for qi in questions:
+        rank = seen.get(topic_of[qi], 0)
+        seen[topic_of[qi]] = rank + 1
+        ranked.append((rank, qi))
+    return [qi for _, qi in sorted(ranked)]
+
+
 class Matcher:
     """An index over every topic's questions, built once; :meth:`decide` is cheap per message."""
 
@@ -872,7 +884,13 @@ class Matcher:
             for token in question_tokens:
                 postings.setdefault(token, []).append(qi)
                 counts[number][token] = counts[number].get(token, 0) + 1
-        self.postings: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in postings.items()}
+        # Each word's questions interleaved across topics (every topic's first question using
+        # it, then every topic's second, ...), so that when a common word's questions tie,
+        # the candidates cut from the front of the list come from every topic that uses it,
+        # not only from the topics written first in faq.yaml.
+        self.postings: dict[str, tuple[int, ...]] = {
+            k: tuple(_interleaved(v, self.question_topics)) for k, v in postings.items()
+        }
         self.topic_counts: tuple[dict[str, int], ...] = tuple(counts)
         pair_df: dict[str, int] = {}
         for own in nb_counts:

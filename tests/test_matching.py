@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from bot.config import MatchingSettings
-from bot.matching import _MAX_POSTINGS, Decision, Match, Matcher, stem, tokenize
+from bot.matching import _MAX_POSTINGS, Decision, Match, Matcher, _interleaved, stem, tokenize
 from tests.matching_fixtures import shipped, tiny
 
 MATCHER, _ = tiny()
@@ -537,3 +537,20 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
 )
 def test_other_subjects_and_back_pain_in_passing(text: str, covered: bool) -> None:
     assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+def test_posting_lists_take_each_topics_questions_in_turn() -> None:
+    # Questions 0-2 are topic 0's and 3-4 topic 1's: one of each, then the next of each.
+    assert _interleaved([0, 1, 2, 3, 4], [0, 0, 0, 1, 1]) == [0, 3, 1, 4, 2]
+
+
+def test_a_common_words_candidates_come_from_every_topic_that_uses_it() -> None:
+    # When a message's only known word is a common one, its first questions are the
+    # candidates; in file order they would all belong to the first topics of faq.yaml, and
+    # "how do I know if I should see a physio" could never reach who-should-consider.
+    m = shipped().matcher
+    token = max(m.postings, key=lambda t: len(m.postings[t]))
+    users = {m.question_topics[qi] for qi in m.postings[token]}
+    assert len(m.postings[token]) > m.settings.candidates > len(users)
+    first = m.postings[token][: m.settings.candidates]
+    assert {m.question_topics[qi] for qi in first} == users
