@@ -29,7 +29,7 @@ FLOORS = {
     "dev2.yaml": {"top1": 0.94, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.015},
     "dev3.yaml": {"top1": 0.96, "rejection": 0.96, "recall": 1.0, "false_urgent": 0.01},
     # Look-alikes (110 out of scope): rejection 79.1% at its first run, 100% when set.
-    "dev4.yaml": {"top1": 0.97, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
+    "dev4.yaml": {"top1": 0.98, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
     # Red-flag tuning sets: recall 100% on all four; false urgent 3.3%, 7.0%, 3.2% and 4.0% of
     # their near misses when set (target <= 2% of all messages; these sets are near misses
     # on purpose). Their few out-of-scope messages make the rejection figure coarse.
