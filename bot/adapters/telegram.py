@@ -483,9 +483,10 @@ class TelegramBot:
         self.signer = CallbackSigner.from_token(token)
         self.admin_ids = frozenset(settings.telegram.admin_ids)
         self.desk = ClinicDesk(self)  # /stats, /unanswered and call-back delivery
-        self._clock = clock or (lambda: datetime.now(UTC))
+        # The time now (tests pass their own clock); the clinic desk reads it too.
+        self.now: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         # /reload and the watcher share the reloader; the lock keeps them from interleaving.
-        self._reload_lock = asyncio.Lock()
+        self.reload_lock = asyncio.Lock()
         self.reloader = KnowledgeReloader(
             settings.knowledge_dir,
             functools.partial(
@@ -591,7 +592,7 @@ class TelegramBot:
         retention = self.settings.privacy.retention_days
         while True:
             try:
-                removed = self.storage.purge_expired(self._clock(), retention)
+                removed = self.storage.purge_expired(self.now(), retention)
                 if removed:
                     log.info("deleted %d unanswered question(s) past retention", removed)
             except Exception:
@@ -603,17 +604,17 @@ class TelegramBot:
         while True:
             await asyncio.sleep(WATCH_EVERY_SECONDS)
             try:
-                async with self._reload_lock:
+                async with self.reload_lock:
                     # In a thread: a load takes ~100 ms, which would stall every chat.
                     outcome = await asyncio.to_thread(self.reloader.poll, time.monotonic())
                 if outcome is not None:
-                    report = self._apply(outcome, automatic=True)
+                    report = self.apply_reload(outcome, automatic=True)
                     await self._tell_admins(app, report)
             except Exception:
                 # Never let the watcher die: the next edit deserves a try too.
                 log.exception("checking the knowledge files for edits failed")
 
-    def _apply(self, outcome: ReloadOutcome, *, automatic: bool) -> str:
+    def apply_reload(self, outcome: ReloadOutcome, *, automatic: bool) -> str:
         """Swap in the new knowledge, or log why the old one keeps serving; return a report."""
         how = "changed on disk" if automatic else "/reload"
         if outcome.knowledge is None:
@@ -753,7 +754,7 @@ class TelegramBot:
         # No typing indicator here: the turn is ready in about a millisecond, so the indicator
         # would never be seen, yet it cost a Bot API round trip before every reply (a third of
         # the bot's CPU under load). Slow work (admin commands, below) does show it.
-        now = self._clock()
+        now = self.now()
         engine = self.engine  # one knowledge base for the whole turn, even if /reload swaps it
         # A database fault (locked, read-only, full) must not cost the answer: the turn goes on
         # without the stored session, and the person is told their progress may not be kept.
@@ -955,9 +956,9 @@ class TelegramBot:
 
     async def reload(self) -> str:
         """Load the knowledge files again; swap them in only if valid. Returns the report."""
-        async with self._reload_lock:
+        async with self.reload_lock:
             outcome = await asyncio.to_thread(self.reloader.reload)
-            return self._apply(outcome, automatic=False)
+            return self.apply_reload(outcome, automatic=False)
 
 
 def _reload_failed(problems: Sequence[Problem], *, automatic: bool) -> str:

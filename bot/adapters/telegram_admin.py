@@ -130,7 +130,7 @@ class ClinicDesk:
         bot = self.bot
         report = load_report(
             bot.storage,
-            bot._clock(),
+            bot.now(),
             clinic=bot.settings.clinic.name,
             labels=Labels.from_knowledge(bot.engine.kb),
         )
@@ -222,7 +222,7 @@ class ClinicDesk:
         """Add the group's question to the topic, validate, reload; the report for the admin."""
         bot, settings = self.bot, self.bot.settings
         # The reload lock: /reload and the file watcher must not interleave with the edit.
-        async with bot._reload_lock:
+        async with bot.reload_lock:
             try:
                 # add_phrasing takes about a second (it validates the whole knowledge folder).
                 added: AddedPhrasing = await asyncio.to_thread(
@@ -240,7 +240,7 @@ class ClinicDesk:
                 )
             bot.storage.delete_unanswered(group.ids)
             # The same swap as /reload, with the knowledge add_phrasing already validated.
-            report = bot._apply(ReloadOutcome(added.knowledge), automatic=False)
+            report = bot.apply_reload(ReloadOutcome(added.knowledge), automatic=False)
         title = added.knowledge.topic(topic_id).title
         if not added.changed:
             return f"{title} already has “{added.phrasing}”; removed it from the list. {report}"
@@ -276,7 +276,7 @@ class ClinicDesk:
             self._wake.clear()
             try:
                 delivered = await self.deliver_pending()
-                now = self.bot._clock()
+                now = self.bot.now()
                 if purged_at is None or (now - purged_at).total_seconds() > PURGE_EVERY_SECONDS:
                     purged_at = now
                     removed = self.bot.storage.purge_callback_requests(
@@ -322,7 +322,7 @@ class ClinicDesk:
                         type(exc).__name__,
                     )
                     return False
-                storage.callback_delivered(request.id, self.bot._clock())
+                storage.callback_delivered(request.id, self.bot.now())
                 log.info("call-back request %d delivered to the clinic's chat", request.id)
                 try:
                     await api.send_message(
