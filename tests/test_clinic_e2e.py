@@ -183,3 +183,37 @@ def test_callback_delivered_once_after_an_error_and_a_restart(
     user.command("help")
     sent = [m for m in api.messages(ADMIN) if "Call-back request" in m.plain_text]
     assert len(sent) == 1
+
+
+def test_a_refused_clinic_chat_is_logged_for_the_operator_and_the_request_kept(
+    bot: BotProcess, api: FakeBotApi
+) -> None:
+    user = Player(api, 3005)
+    [booking] = user.say("how do I book an appointment?")
+    [consent], _ = user.press("Ask for a call back", message=booking)
+    user.press("Yes, share it", message=consent)
+    api._user_message(
+        user.id, {"contact": {"phone_number": PHONE, "first_name": "Bo", "user_id": user.id}}
+    )
+    _review, confirm = api.wait_for_messages(user.id, 2, WAIT)
+    # Telegram refuses the clinic's chat (the bot was removed from it): 403 Forbidden.
+    admin_chat = str(ADMIN)
+    api.fail("sendMessage", "403", times=1000, match=lambda p: str(p.get("chat_id")) == admin_chat)
+    mark = api.mark()
+    user.press("Send", message=confirm)
+    api.wait_for_call("sendMessage", lambda c: c.fault == "403", since=mark)
+    deadline = time.monotonic() + WAIT
+    while "refused telegram.admin_chat_id" not in bot.output() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    line = next(x for x in bot.output().splitlines() if "refused telegram.admin_chat_id" in x)
+    assert "ERROR" in line
+    assert str(ADMIN) in line
+    assert "is a member of that chat" in line
+    assert PHONE not in bot.output()
+    # Once the chat is right again, the kept request goes out.
+    api.clear_faults()
+    mark = api.mark()
+    bot.stop()
+    bot.start()
+    delivered = wait_for_text(api, ADMIN, "Call-back request", mark, timeout=WAIT + 5)
+    assert "Bo" in delivered.plain_text

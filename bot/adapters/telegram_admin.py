@@ -19,7 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters import telegram as tg
@@ -314,6 +314,23 @@ class ClinicDesk:
                     await api.send_message(
                         admin_chat, tg.to_html("\n".join(lines)), parse_mode=ParseMode.HTML
                     )
+                except (BadRequest, Forbidden) as exc:
+                    # Telegram refuses the chat itself ("chat not found", the bot was removed):
+                    # no retry will help until the operator fixes the config, so say so. The
+                    # request is kept and goes out once the chat is right (or at retention).
+                    storage.callback_attempted(request.id)
+                    log.error(
+                        "call-back request %d not delivered: Telegram refused "
+                        "telegram.admin_chat_id %s (%s: %s); check the id and that the bot is "
+                        "a member of that chat, then restart; pending requests are kept and "
+                        "retried every %d s",
+                        request.id,
+                        admin_chat,
+                        type(exc).__name__,
+                        exc.message,
+                        int(RETRY_MAX),
+                    )
+                    return False
                 except TelegramError as exc:
                     storage.callback_attempted(request.id)
                     log.warning(
