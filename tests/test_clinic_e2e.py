@@ -217,3 +217,7 @@ def test_a_refused_clinic_chat_is_logged_for_the_operator_and_the_request_kept(
     bot.start()
     delivered = wait_for_text(api, ADMIN, "Call-back request", mark, timeout=WAIT + 5)
     assert "Bo" in delivered.plain_text
+    wait_for_text(api, user.id, "has reached", mark)
+    # Answered by polling: the bot is past its start-up before the fixture stops it (a stop
+    # signal within milliseconds of start-up can upset python-telegram-bot's shutdown).
+    user.command("help")
