@@ -149,19 +149,28 @@ def test_in_a_group_the_call_back_opens_the_private_chat(bot: BotProcess, api: F
     assert not any("keyboard" in (m.reply_markup or {}) for m in api.messages(group))
 
 
+def request_call_back(
+    api: FakeBotApi, user: Player, name: str
+) -> tuple[SentMessage, SentMessage, SentMessage]:
+    """Ask for a call back after the booking answer and share a contact: the phone request,
+    the review and the Send / Cancel question."""
+    [booking] = user.say("how do I book an appointment?")
+    [consent], _ = user.press("Ask for a call back", message=booking)
+    [ask_phone], _ = user.press("Yes, share it", message=consent)
+    api._user_message(
+        user.id, {"contact": {"phone_number": PHONE, "first_name": name, "user_id": user.id}}
+    )
+    review, confirm = api.wait_for_messages(user.id, 2, WAIT)
+    return ask_phone, review, confirm
+
+
 def test_callback_delivered_once_after_an_error_and_a_restart(
     bot: BotProcess, api: FakeBotApi
 ) -> None:
     user = Player(api, 3004)
-    [booking] = user.say("how do I book an appointment?")
-    [consent], _ = user.press("Ask for a call back", message=booking)
-    [ask_phone], _ = user.press("Yes, share it", message=consent)
+    ask_phone, review, confirm = request_call_back(api, user, "Ann")
     keyboard = ask_phone.reply_markup or {}
     assert keyboard["keyboard"][0][0]["request_contact"] is True
-    api._user_message(
-        user.id, {"contact": {"phone_number": PHONE, "first_name": "Ann", "user_id": user.id}}
-    )
-    review, confirm = api.wait_for_messages(user.id, 2, WAIT)
     assert PHONE in review.plain_text
     assert (review.reply_markup or {}).get("remove_keyboard") is True
     # The clinic's chat fails: the request stays stored and pending.
@@ -189,13 +198,7 @@ def test_a_refused_clinic_chat_is_logged_for_the_operator_and_the_request_kept(
     bot: BotProcess, api: FakeBotApi
 ) -> None:
     user = Player(api, 3005)
-    [booking] = user.say("how do I book an appointment?")
-    [consent], _ = user.press("Ask for a call back", message=booking)
-    user.press("Yes, share it", message=consent)
-    api._user_message(
-        user.id, {"contact": {"phone_number": PHONE, "first_name": "Bo", "user_id": user.id}}
-    )
-    _review, confirm = api.wait_for_messages(user.id, 2, WAIT)
+    _, _, confirm = request_call_back(api, user, "Bo")
     # Telegram refuses the clinic's chat (the bot was removed from it): 403 Forbidden.
     admin_chat = str(ADMIN)
     api.fail("sendMessage", "403", times=1000, match=lambda p: str(p.get("chat_id")) == admin_chat)
