@@ -777,24 +777,27 @@ class RedFlagDetector:
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
         vetoes: dict[int, list[tuple[int, int, int]]] = {}
         candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
-        found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]] = []
+        found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]], frozenset[str]]] = []
         for index in candidates:
             phrase = self.phrases[index]
+            # Each of the phrase's words can be negated, not only its first: "got a cold, no
+            # temperature" is no "got a temperature".
             spans: list[tuple[int, int, tuple[int, ...]]] = [
-                (lo, hi, (lo,))
+                (lo, hi, tuple(p for p in range(lo, hi + 1) if raw[where[p]] in phrase.tokens))
                 for lo, hi in _spans(phrase.tokens, positions)
                 if sentence[where[lo]] == sentence[where[hi]]
             ]
             if spans:
-                found.append((phrase.category, phrase.text, spans))
+                found.append((phrase.category, phrase.text, spans, frozenset(phrase.tokens)))
         if not self.concept_words.isdisjoint(positions):
             for concept in self.concepts:
                 if any(w.isdisjoint(positions) for w in concept.words):
                     continue
                 concept_spans = _concept_spans(concept, positions)
                 if concept_spans:
-                    found.append((concept.category, concept.text, concept_spans))
-        for category, label, matched in found:
+                    own = frozenset().union(*concept.words)
+                    found.append((concept.category, concept.text, concept_spans, own))
+        for category, label, matched, own_words in found:
             if category not in vetoes:
                 # A negated veto is no veto: "I haven't been trying to lose weight".
                 # A negation inside it too: "bowels are not normal" is no all-clear.
@@ -827,7 +830,7 @@ class RedFlagDetector:
                 if not mine and self._someone_else(raw, where[lo], last_self):
                     continue
                 if self.negatable[category] and (
-                    any(self._negated(raw, where[p]) for p in starts)
+                    any(self._negated(raw, where[p], own_words) for p in starts)
                     or self._answered_no(raw, where[lo], clause)
                     or clause[where[lo]] in answered
                 ):
@@ -999,8 +1002,12 @@ class RedFlagDetector:
         )
 
     @staticmethod
-    def _negated(raw: Sequence[str], start: int) -> bool:
-        """Whether an explicit negation stands right before the symptom ("no fever")."""
+    def _negated(raw: Sequence[str], start: int, phrase: frozenset[str] = frozenset()) -> bool:
+        """Whether an explicit negation stands right before the symptom ("no fever").
+
+        A negation that is one of the matched ``phrase``'s words ("not sleeping") is part
+        of the symptom, not a denial of it.
+        """
         # "not even when I lie down" stresses the symptom ("even when I lie down"), it does
         # not deny it: a match starting at "even" is never negated.
         if raw[start] == "even":
@@ -1012,4 +1019,4 @@ class RedFlagDetector:
         # starts at "me" ("gets me up at night" found out of order).
         if p > 0 and raw[p] in _NEGATED_VERBS:
             p -= 1
-        return p >= 0 and raw[p] in _NEGATIONS
+        return p >= 0 and raw[p] in _NEGATIONS and raw[p] not in phrase
