@@ -535,6 +535,20 @@ _MAX_POSTINGS = 400
 _CHOICE_INDEX = operator.itemgetter(2)
 
 
+_VOWELS: Final = frozenset("aeiou")
+
+
+# Roots kept apart from their "e" form: "losing weight" is what people report, "to lose
+# weight" what they want, and the red-flag check must tell the two apart.
+_NO_E: Final = frozenset({"los"})
+
+
+def _short_vowel(root: str) -> bool:
+    """Consonant, vowel, consonant (not w, x or y): a root such as "wak" or "hop"."""
+    a, b, c = root[0], root[1], root[2]
+    return a not in _VOWELS and b in _VOWELS and c not in _VOWELS and c not in "wxy"
+
+
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """A light, consistent suffix strip: the same on both sides is what matters, not grammar."""
@@ -548,12 +562,19 @@ def stem(token: str) -> str:
         token = token[:-2]
     elif token.endswith("s") and not token.endswith(("ss", "us", "is")):
         token = token[:-1]
+    verb = False
     if token.endswith("ing") and len(token) > 5:
-        token = token[:-3]
-    elif (token.endswith("ed") and len(token) > 4) or (token.endswith("ly") and len(token) > 5):
+        token, verb = token[:-3], True
+    elif token.endswith("ed") and len(token) > 4:
+        token, verb = token[:-2], True
+    elif token.endswith("ly") and len(token) > 5:
         token = token[:-2]
     if len(token) > 3 and token[-1] == token[-2] and token[-1] not in "lsz":
         token = token[:-1]  # sitting -> sitt -> sit
+    elif verb and len(token) == 3 and _short_vowel(token) and token not in _NO_E:
+        # waking -> wak -> wake, as "wakes" gives: a verb of this shape that kept a single
+        # consonant before -ing/-ed had an "e" (hoping/hope; hopping doubled it to hopp).
+        token += "e"
     if len(token) > 4 and token[-1] in "ey":
         token = token[:-1]  # move/moving -> mov, injury/injured -> injur
     return token

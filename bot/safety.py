@@ -21,6 +21,7 @@ from bot.schema import RedFlagsFile
 _EVERYDAY: Final = frozenset(
     words(
         """
+    unintended unintentional unintentionally
     abnormal abnormally aboard accent accents accidental ace aces acknowledge action
     admiration ads aged ahead airy alas ale alike ally aloft along amir amp anew angled
     angling anon ant ants apart ape apes applies arches ardent arena arise ark arm arose
@@ -270,6 +271,8 @@ _SLACK: Final = 3
 # An `unless` phrase cancels a red-flag phrase only this close to it, so one harmless mention
 # ("my mum had cancer") cannot hide another, real one elsewhere in a long message.
 _VETO_REACH: Final = 4
+# Words an all-clear phrase may have between its own (not counting filler words).
+_VETO_SLACK: Final = 2
 # Someone else's symptom ("my uncle was in a car crash", "one of my residents is incontinent")
 # is not the writer's red flag; only when that person comes shortly before the symptom and
 # the writer does not come in between ("my wife says I wet myself" still fires). Pronouns
@@ -290,6 +293,41 @@ _PEOPLE: Final = frozenset(
 _OTHERS: Final = frozenset(stem(w) for w in _PEOPLE)
 _OTHERS_REACH: Final = 6
 _ME: Final = frozenset(words("me myself"))
+# A symptom named as a subject of talk, not had: "do they ask about fevers", "the difference
+# between sciatica and cauda equina", "is back pain a sign of cancer", "my physio mentioned
+# foot drop", an essay. Only when no "I", "me" or "my" stands between the cue and the
+# symptom: "they asked about my bladder leaking" is the writer's own.
+_TALKED_ABOUT: Final = (
+    "ask about",
+    "asks about",
+    "asked about",
+    "asking about",
+    "ask if",
+    "asks if",
+    "asked if",
+    "ask whether",
+    "asked whether",
+    "question about",
+    "questions about",
+    "difference between",
+    "sign of",
+    "signs of",
+    "symptom of",
+    "symptoms of",
+    "warning sign",
+    "warning signs",
+    "watch out for",
+    "look out for",
+    "mentioned",
+    "read about",
+    "reading about",
+    "heard about",
+    "essay",
+    "assignment",
+    "lecture",
+)
+# How many words before the symptom such a cue may stand.
+_TALK_REACH: Final = 6
 _INJURY: Final = "major-trauma"
 _POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
@@ -363,6 +401,21 @@ _CARER_CUES: Final = (
     ("i care for", ""),
     ("im his carer", "m"),
     ("im her carer", "f"),
+    # Asking what they should do or get: "what exercises can I get him doing".
+    ("for him", "m"),
+    ("for her", "f"),
+    ("get him", "m"),
+    ("get her", "f"),
+    ("can he", "m"),
+    ("can she", "f"),
+    ("should he", "m"),
+    ("should she", "f"),
+    ("will he", "m"),
+    ("will she", "f"),
+    ("would he", "m"),
+    ("would she", "f"),
+    ("he refuses", "m"),
+    ("she refuses", "f"),
 )
 # The cues that only say who the writer is ("I'm his carer") keep the symptom theirs unless
 # the writer then asks about their own body: "my son has cancer and I'm his carer, my back
@@ -491,6 +544,26 @@ def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple
             used.append(nearest)
         else:
             found.append((min(used), max(used)))
+    return found
+
+
+def _in_order(
+    tokens: Sequence[str], positions: dict[str, list[int]], limit: int
+) -> list[tuple[int, int]]:
+    """(first, last) wherever ``tokens`` occur in their own order within ``limit`` words."""
+    if any(t not in positions for t in tokens):
+        return []
+    found: list[tuple[int, int]] = []
+    for start in positions[tokens[0]]:  # positions are in message order
+        at = start
+        for token in tokens[1:]:
+            later = [p for p in positions[token] if p > at]
+            if not later:
+                break
+            at = later[0]
+        else:
+            if at - start < limit:
+                found.append((start, at))
     return found
 
 
@@ -655,6 +728,7 @@ class RedFlagDetector:
             for cue in self._sequences([phrase])
         )
         self.self_cues = self._sequences(_SELF_CUES)
+        self.talk_cues = self._sequences(_TALKED_ABOUT)
         self.this_year = datetime.date.today().year
 
     def _sequences(self, phrases: Sequence[str]) -> tuple[tuple[str, ...], ...]:
@@ -804,8 +878,14 @@ class RedFlagDetector:
                 vetoes[category] = [
                     (lo - veto.reach, hi + veto.reach, clause[where[hi]])
                     for veto in self.unless[category]
-                    for lo, hi in _spans(veto.tokens, positions)
-                    if not self._negated(raw, where[lo])
+                    for lo, hi in self._veto_spans(category, veto.tokens, positions)
+                    # "not trying to lose weight": where negation is trusted, one a few words
+                    # before it counts too (not in bladder lists: "no numbness, bladder fine").
+                    if not (
+                        self.negatable[category]
+                        and not _NEGATIONS.isdisjoint(raw[max(0, where[lo] - 3) : where[lo]])
+                    )
+                    and not self._negated(raw, where[lo])
                     and not any(
                         raw[p] in _NEGATIONS and raw[p] not in veto.tokens
                         for p in range(where[lo], where[hi] + 1)
@@ -828,6 +908,8 @@ class RedFlagDetector:
                     raw[where[lo] : where[hi] + 1]
                 )
                 if not mine and self._someone_else(raw, where[lo], last_self):
+                    continue
+                if self._talked_about(raw, where[lo], where[hi], sentence):
                     continue
                 if self.negatable[category] and (
                     any(self._negated(raw, where[p], own_words) for p in starts)
@@ -935,6 +1017,37 @@ class RedFlagDetector:
             n = len(cue)
             for p in range(start, len(raw) - n + 1):
                 if tuple(raw[p : p + n]) == cue:
+                    return True
+        return False
+
+    def _veto_spans(
+        self, category: int, tokens: Sequence[str], positions: dict[str, list[int]]
+    ) -> list[tuple[int, int]]:
+        """Where an `unless` phrase stands: its words together, at most `_VETO_SLACK` others
+        between ("after work, even at night it wakes me" is no "work nights"). Where no
+        negation is trusted (bladder and bowel, leg weakness) only in its own order too:
+        "pain going down my leg" must not cancel "legs going numb"."""
+        limit = len(tokens) + _VETO_SLACK
+        if not self.negatable[category]:
+            return _in_order(tokens, positions, limit)
+        return [(lo, hi) for lo, hi in _spans(tokens, positions) if hi - lo < limit]
+
+    def _talked_about(
+        self, raw: Sequence[str], start: int, last: int, sentence: Sequence[int]
+    ) -> bool:
+        """Whether the symptom at ``start``..``last`` is a subject of talk (`_TALKED_ABOUT`),
+        not had: a cue shortly before it or among its words ("back pain a sign of cancer")."""
+        first = max(0, start - _TALK_REACH - 3)
+        for cue in self.talk_cues:
+            size = len(cue)
+            for at in range(first, last - size + 1):
+                end = at + size  # the cue is raw[at:end]
+                if (
+                    tuple(raw[at:end]) == cue
+                    and start - end <= _TALK_REACH
+                    and sentence[at] == sentence[start]
+                    and _SELF_AGAIN.isdisjoint(raw[end : last + 1])
+                ):
                     return True
         return False
 

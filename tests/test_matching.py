@@ -23,6 +23,12 @@ def test_tokenize_folds_case_punctuation_emoji_and_repeats() -> None:
 def test_stem_is_the_same_for_inflections() -> None:
     assert stem("stretches") == stem("stretching") == stem("stretch")
     assert stem("sitting") == stem("sit")
+    # A verb that kept one consonant before -ing/-ed had an "e": waking is wake, hoping hope.
+    assert stem("waking") == stem("wakes") == stem("wake") == stem("waked")
+    assert stem("hoping") == stem("hopes") != stem("hopping") == stem("hop")
+    assert stem("liked") == stem("likes") == stem("liking")
+    # ... but "losing weight" (a report) stays apart from "to lose weight" (a wish).
+    assert stem("losing") != stem("lose")
 
 
 def test_synonyms_are_rewritten_on_word_boundaries() -> None:

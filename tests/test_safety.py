@@ -520,3 +520,52 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert hit is not None, text
     assert hit.category_id == category, (text, hit)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # "waking" and "wakes" are one word for the check ("wak" and "wake" were two).
+        ("the pain keeps waking me up", "night-pain"),
+        ("my back gets me out of bed at night", "night-pain"),
+        # An all-clear is a phrase: "work ... night" far apart is no "work nights".
+        ("I work from home but even at night the pain wakes me", "night-pain"),
+        # Pain "going down my leg" cancels only those words, never "legs going".
+        ("my legs are going numb and weak", "leg-weakness"),
+        # "unintentionally" is never typo-corrected into the "intentional" all-clear.
+        ("lost weight unintentionally and my back hurts", "weight-loss"),
+        # A negation a few words before an all-clear undoes it.
+        ("I'm not trying to lose weight but I've lost a stone", "weight-loss"),
+        ("barely anything comes out when I go for a wee and my back hurts", "cauda-equina"),
+        # A carer asking what to get them doing: urgent for them.
+        ("my wife's lost feeling down below, what exercises can I get her doing", "cauda-equina"),
+        # Asked about, but with "my" in between: the writer's own.
+        ("they asked about my bladder leaking", "cauda-equina"),
+    ],
+)
+def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: str) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert hit is not None, text
+    assert hit.category_id == category, (text, hit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A negation before any word of a phrase, not only its first.
+        "stuffy nose and a cold but no temperature, can I still do my stretches?",
+        # A symptom named as a subject of talk, not had.
+        "what's the difference between sciatica and cauda equina?",
+        "do physios ask about fevers at the first appointment?",
+        "my physio mentioned foot drop, what does that mean?",
+        "is back pain a sign of cancer?",
+        # Other senses and all-clears.
+        "the pain is going down my leg, is that sciatica?",
+        "Mum is terrified of falling, would strengthening help her back?",
+        "no leaks since I started pelvic floor exercises, are they good for my core?",
+        "my back is fine at night, it only aches after gardening",
+        "walking every day to lose weight, 3kg down so far, which stretches help my back?",
+    ],
+)
+def test_talk_other_senses_and_all_clears_are_not_flagged(text: str) -> None:
+    assert shipped().red_flags_detector.check(text) is None, text
