@@ -328,6 +328,26 @@ _TALKED_ABOUT: Final = (
 )
 # How many words before the symptom such a cue may stand.
 _TALK_REACH: Final = 6
+# Symptom words that a negation right before them denies even where negation is otherwise
+# not trusted: "no numbness", "not weak". Not "feeling", "control", "strength": "no feeling"
+# and "no control" are the symptom.
+_DENIABLE: Final = frozenset(
+    stem(w)
+    for w in words(
+        "numb numbness tingling tingly weak weakness leak leaks leaking trouble problem"
+    )
+)
+# A test or check for the symptom that came back clear: "checked for infection and everything
+# came back clear", "cancer was ruled out".
+_CHECKED_FOR: Final = (
+    "checked for",
+    "tested for",
+    "test for",
+    "tests for",
+    "screened for",
+    "scanned for",
+)
+_CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
 _INJURY: Final = "major-trauma"
 _POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
@@ -373,7 +393,7 @@ _NEGATIONS: Final = frozenset(
         "no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero nobody"
     )
 )
-_NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real"))
+_NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real at"))
 _NEGATED_VERBS: Final = frozenset(
     stem(w) for w in words("wake wakes keep keeps get gets have has feel feels")
 )
@@ -729,6 +749,8 @@ class RedFlagDetector:
         )
         self.self_cues = self._sequences(_SELF_CUES)
         self.talk_cues = self._sequences(_TALKED_ABOUT)
+        self.checked_cues = self._sequences(_CHECKED_FOR)
+        self.ruled_out = self._sequences(["ruled out", "rule out"])[0]
         self.this_year = datetime.date.today().year
 
     def _sequences(self, phrases: Sequence[str]) -> tuple[tuple[str, ...], ...]:
@@ -869,8 +891,8 @@ class RedFlagDetector:
                     continue
                 concept_spans = _concept_spans(concept, positions)
                 if concept_spans:
-                    own = frozenset().union(*concept.words)
-                    found.append((concept.category, concept.text, concept_spans, own))
+                    # A concept's starts are its groups' first words, never a negation.
+                    found.append((concept.category, concept.text, concept_spans, frozenset()))
         for category, label, matched, own_words in found:
             if category not in vetoes:
                 # A negated veto is no veto: "I haven't been trying to lose weight".
@@ -916,6 +938,16 @@ class RedFlagDetector:
                     or self._answered_no(raw, where[lo], clause)
                     or clause[where[lo]] in answered
                 ):
+                    continue
+                # Where negation is not trusted, a symptom word itself denied still is:
+                # "no numbness anywhere, legs strong" (but "no feeling", "no control" are
+                # the symptom, not its denial).
+                if not self.negatable[category] and any(
+                    raw[where[p]] in _DENIABLE and self._negated(raw, where[p], own_words)
+                    for p in starts
+                ):
+                    continue
+                if self._ruled_out(raw, where[lo], where[hi], sentence):
                     continue
                 if self._in_the_past(category, (lo, hi), raw, where, positions, clause):
                     continue
@@ -1028,9 +1060,32 @@ class RedFlagDetector:
         negation is trusted (bladder and bowel, leg weakness) only in its own order too:
         "pain going down my leg" must not cancel "legs going numb"."""
         limit = len(tokens) + _VETO_SLACK
+        if tokens[0] in _NEGATIONS:
+            # "no groin numbness" must be said as such: "no idea, groin numbness" is no
+            # all-clear.
+            return _in_order(tokens, positions, len(tokens))
         if not self.negatable[category]:
             return _in_order(tokens, positions, limit)
         return [(lo, hi) for lo, hi in _spans(tokens, positions) if hi - lo < limit]
+
+    def _ruled_out(
+        self, raw: Sequence[str], start: int, last: int, sentence: Sequence[int]
+    ) -> bool:
+        """Whether a check for the symptom came back clear, in its own sentence: "checked
+        for infection, all clear", or it was "ruled out"."""
+        same = [p for p in range(len(raw)) if sentence[p] == sentence[start]]
+        after = [raw[p] for p in same if p > last]
+        size = len(self.ruled_out)
+        if any(tuple(after[i : i + size]) == self.ruled_out for i in range(min(3, len(after)))):
+            return True
+        if _CLEAR.isdisjoint(after):
+            return False
+        for cue in self.checked_cues:
+            size = len(cue)
+            for at in range(max(0, start - size - 3), start - size + 1):
+                if sentence[at] == sentence[start] and tuple(raw[at : at + size]) == cue:
+                    return True
+        return False
 
     def _talked_about(
         self, raw: Sequence[str], start: int, last: int, sentence: Sequence[int]

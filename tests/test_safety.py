@@ -541,6 +541,10 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
         ("my wife's lost feeling down below, what exercises can I get her doing", "cauda-equina"),
         # Asked about, but with "my" in between: the writer's own.
         ("they asked about my bladder leaking", "cauda-equina"),
+        # "no strength", "no control" are the symptom, not its denial.
+        ("no strength in my legs and my back hurts", "leg-weakness"),
+        ("no control of my bladder and my back is agony", "cauda-equina"),
+        ("they tested for cancer and found a tumour in my spine", "cancer"),
     ],
 )
 def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: str) -> None:
@@ -565,7 +569,34 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         "no leaks since I started pelvic floor exercises, are they good for my core?",
         "my back is fine at night, it only aches after gardening",
         "walking every day to lose weight, 3kg down so far, which stretches help my back?",
+        # A symptom word denied right before it, even where negation is not otherwise trusted.
+        "no numbness anywhere, legs strong, just a stiff back",
+        "no trouble peeing, just stiff after moving house",
+        # A check for it that came back clear.
+        "the GP tested for infection and it came back clear, can physio help my back?",
+        "cancer was ruled out, can I start core work?",
     ],
 )
 def test_talk_other_senses_and_all_clears_are_not_flagged(text: str) -> None:
     assert shipped().red_flags_detector.check(text) is None, text
+
+
+_RED_FLAGS_FOR_PREFIXES = [
+    "my bladder is leaking",
+    "groin numbness since Tuesday",
+    "my legs are going weak",
+    "I fell off the roof onto my back",
+    "I have a fever and my back hurts",
+    "I had breast cancer and now my back aches",
+    "I'm losing weight without trying",
+    "the back pain wakes me up every night",
+]
+# Harmless negated chatter before a red flag never cancels it: an all-clear is a phrase of its
+# own, a negation only denies the word right after it.
+_NEGATED_CHATTER = ["not sure but ", "no idea, ", "not tired. ", "I don't know, ", "no worries, "]
+
+
+@pytest.mark.parametrize("chatter", _NEGATED_CHATTER)
+@pytest.mark.parametrize("text", _RED_FLAGS_FOR_PREFIXES)
+def test_negated_chatter_before_a_red_flag_never_cancels_it(chatter: str, text: str) -> None:
+    assert shipped().red_flags_detector.check(chatter + text) is not None, chatter + text
