@@ -54,7 +54,7 @@ from bot.screening import (
     parse_answer,
     summary,
 )
-from bot.smalltalk import declined, small_talk
+from bot.smalltalk import about_bot, declined, small_talk
 
 SCHEMA: Final = 3
 MAX_ACTION_BYTES: Final = 40
@@ -628,6 +628,17 @@ class Engine:
             reply, with_menu = greeting[kind]
             out.say(reply, self._main_menu() if with_menu else ())
             return
+        rest = about_bot(text, self.kb.language)
+        if rest is not None:
+            # Said honestly first; a real question in the same message is still answered
+            # ("are you a bot or can physio help my back?"), on the rest of it only: "who
+            # programmed you" is no question about a treatment programme.
+            out.effects.append(Count("about_bot"))
+            if not rest or self.kb.matcher.decide(rest).outcome != "answer":
+                out.say(self.msg.about_bot, self._main_menu())
+                return
+            out.say(self.msg.about_bot)
+            text = rest
         refusal = declined(text, self.kb.language)
         decision = self.kb.matcher.decide(text)
         if refusal is not None:
@@ -790,6 +801,10 @@ class Engine:
                 "bye": self.msg.small_talk_bye,
             }
             out.say(chat[kind])
+            self._resume_screening(state, out)
+            return
+        if kind is None and about_bot(text, self.kb.language) is not None:
+            out.say(self.msg.about_bot)
             self._resume_screening(state, out)
             return
         if kind is None:

@@ -195,6 +195,14 @@ class Messages(Strict):
         description="When asked what is wrong, or to read a scan: information, not diagnosis."
     )
     decline_dose: Text = Field(description="When asked about a drug or a dose: not prescribing.")
+    about_bot: Text = Field(
+        default=(
+            "I'm an automated assistant of {clinic.name}, not a person. I answer questions about"
+            " physical therapy for back pain from the clinic's information; I can't examine you"
+            " or give a diagnosis. To talk to someone at the clinic, call {clinic.phone}."
+        ),
+        description="When asked what the bot is ('are you a real person?', 'who made you').",
+    )
     red_flag_reminder: Text = Field(
         description="Before /screen when an urgent symptom was mentioned earlier."
     )

@@ -1,4 +1,5 @@
-"""Recognising chit-chat (hi, thanks, bye, ok) and requests the bot declines (diagnosis, doses)."""
+"""Recognising chit-chat (hi, thanks, bye, ok), questions about the bot itself, and requests
+the bot declines (diagnosis, doses)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,41 @@ def small_talk(text: str, language: str = "en") -> SmallTalk | None:
     for kind in _PRIORITY:
         if any(word in chat.kinds[kind] for word in words):
             return kind
+    return None
+
+
+# Asking what the bot is: a person or a program, who made it. Answered honestly, never with a
+# topic ("who programmed you" is no question about a treatment programme). Matched on folded
+# text, accents removed.
+_ABOUT_BOT: Final[Mapping[str, re.Pattern[str]]] = {
+    "en": re.compile(
+        r"\b(?:are|r) (?:you|u) (?:a |an |just a )?(?:real |actual )?"
+        r"(?:person|human|bot|robot|machine|ai|computer|program|chatbot|chat ?gpt)\b"
+        r"|\b(?:am i|are we) (?:talking|speaking|chatting|texting) (?:to|with) "
+        r"(?:a |an )?(?:real |actual )?(?:person|human|bot|robot|machine|ai|computer)\b"
+        r"|\bwho (?:made|built|programmed|created|wrote|designed|coded|runs|owns) "
+        r"(?:you|u|this bot|this chat ?bot|this thing)\b"
+        r"|^\s*what are (?:you|u)\s*\??\s*$"
+    ),
+    "es": re.compile(
+        r"\b(?:eres|sos) (?:un |una )?(?:persona|humano|humana|bot|robot|maquina|ia|programa)\b"
+        r"|\b(?:hablo|estoy hablando) con (?:un |una )?"
+        r"(?:persona|humano|humana|bot|robot|maquina)\b"
+        r"|\bquien te (?:hizo|creo|programo|diseno)\b"
+    ),
+}
+
+
+def about_bot(text: str, language: str = "en") -> str | None:
+    """If a message asks what the bot is ("are you a real person?", "who made you"), the rest
+    of it (folded, maybe empty) to be answered as usual; None if it does not ask.
+
+    ``language``: the conversation's language; its pattern is tried, and the English one.
+    """
+    folded = unaccented(fold(text))
+    for pattern in (_ABOUT_BOT.get(language, _ABOUT_BOT["en"]), _ABOUT_BOT["en"]):
+        if pattern.search(folded):
+            return pattern.sub(" ", folded).strip()
     return None
 
 
