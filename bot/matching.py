@@ -106,6 +106,8 @@ NOT_COVERED: Final = frozenset(
     password findings radiologist payment payments voucher vouchers
     reimburse reimbursed reimbursement deductible copay copayment bupa
     compensation lawyer lawyers solicitor solicitors sue suing lawsuit tribunal
+    precio precios tarifa tarifas coste costo costos reembolso aseguradora aseguradoras
+    póliza poliza
     """
     )
 )
@@ -257,6 +259,12 @@ _OTHER_SENSE: Final = re.compile(
     r"|\b(?:turn|turns|turned|turning) (?:my|your|his|her|their|our) back on\b"
     r"|\bback(?<!\bmy back)(?<!\bthe back) (?:up|ups)"
     r" (?:my|your|the|all|a|an|files?|photos?|data)\b"
+)
+# The back said to be fine, or not the problem: the other part named is what is asked about.
+_BACK_CLEARED: Final = re.compile(
+    r"\b(?:my |the )?back (?:is |s |feels |seems )?"
+    r"(?:totally |completely |perfectly |absolutely )?(?:fine|ok|okay|alright|good)\b"
+    r"|\bnot (?:my|the) back\b|\bback (?:is not|isnt) the problem\b"
 )
 # How someone sits or stands is a posture question whatever they look at ("slumped in front
 # of the TV", "hunched over the laptop").
@@ -506,6 +514,8 @@ _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
     r"|\bwhat(?:s| is) (?:wrong with|causing)\b"
     r"|\b(?:sessions?|appointments?|visits?|assessments?|consultations?) (?:is |are )?free\b"
     r"|\bfree (?:of charge|sessions?|consultations?|assessments?|trials?)\b|\bfor free\b"
+    r"|\bcu[aá]nto (?:cuesta|cuestan|vale|valen|cobran|cobr[aá]is|sale)\b"
+    r"|\b(?:cubre|cubren) (?:el|mi|la|los) (?:seguro|mutua|sanidad)\b|\bseguro m[eé]dico\b"
     r"|\bmoney back\b|\b(?:can|could|do|how|will|would) (?:i|we|you) claim\b"
     r"|\bclaim (?:it|this|the cost) (?:back|on|through)\b"
     r"|\b(?:can|do|how|should|will|would|must) (?:i|we|you) (?:have to |need to )?pay\b"
@@ -1253,8 +1263,12 @@ class Matcher:
             return next(t for t in tokens if t in _REPORTS)
         joint = None if known.isdisjoint(_PART_PHRASE_CUES) else _OTHER_PART_PHRASES.search(joined)
         part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
-        # "tore my groin": the groin is the part asked about, no back word.
-        if part is not None and BACK_WORDS.isdisjoint(known.difference(part.split())):
+        # "tore my groin": the groin is the part asked about, no back word; nor when the back
+        # is said to be fine ("neck is stiff, back is totally fine").
+        if part is not None and (
+            BACK_WORDS.isdisjoint(known.difference(part.split()))
+            or _BACK_CLEARED.search(joined) is not None
+        ):
             return part
         other = _OTHER_SENSE.search(joined)
         exercise = (  # "cat cow", "bird dogs"

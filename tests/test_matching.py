@@ -221,6 +221,38 @@ def test_prices_doses_and_diagnoses_are_not_covered(text: str, covered: bool) ->
     assert (shipped().matcher.not_covered(text) is None) == covered
 
 
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        # Another part asked about, the back said to be fine.
+        ("slept funny, neck is stiff, back is totally fine, what helps?", False),
+        ("my knee hurts, not my back, can physio help?", False),
+        ("neck and back both stiff, stretches?", True),
+        ("my back is fine when I sit but hurts when I stand", True),
+    ],
+)
+def test_another_part_with_the_back_said_to_be_fine_is_not_covered(
+    text: str, covered: bool
+) -> None:
+    assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("¿cuánto cuesta una sesión de fisioterapia?", False),
+        ("precio de la consulta", False),
+        ("¿me cubre el seguro la fisio?", False),
+        # "seguro" is also "safe", "me cuesta" is "I find it hard": not prices.
+        ("¿es seguro hacer ejercicio con dolor de espalda?", True),
+        ("me cuesta caminar por el dolor de espalda, ¿la fisio ayuda?", True),
+    ],
+)
+def test_spanish_prices_and_insurance_are_not_covered(text: str, covered: bool) -> None:
+    matcher = shipped().for_language("es").matcher
+    assert (matcher.not_covered(text) is None) == covered
+
+
 def test_a_message_mostly_in_words_the_base_never_uses_is_not_answered() -> None:
     matcher = shipped().matcher
     assert matcher.unknown_share("who is the prime minister") > 0.6
