@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final
 
@@ -445,6 +446,19 @@ _SMALL_HOURS: Final = re.compile(
 )
 
 
+# Every word one of `RedFlagDetector._stems`' context rules may rewrite (the rule then
+# looks at the words around it): such a word never takes its short way. Keep it in step with
+# the rules there; tests/test_safety.py checks the short way against the rules on every
+# word of the vocabulary.
+_REWRITTEN: Final = frozenset(
+    {"bits", "wee", "bowel", "bowels", "bowl", "bowls", "constant", "constantly", "stone"}
+    | {"stones", "with", "legged"}
+    | _COLLAPSE
+    | _THING_FELL
+    | _SPECIALISTS
+)
+
+
 @dataclass(frozen=True)
 class RedFlagHit:
     """A red flag found in a message: its category, the knowledge phrase, and the score."""
@@ -470,6 +484,9 @@ class _Concept:
     # Every word of each group's options: a concept is only tried when each group has at
     # least one of its words in the message, so most messages skip most concepts cheaply.
     words: tuple[frozenset[str], ...]
+    # Each option's words as a set, parallel to `groups`: `_spans` finds nothing unless every
+    # word of an option is in the message, so an option missing one is not searched at all.
+    needs: tuple[tuple[frozenset[str], ...], ...]
 
 
 def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple[int, int]]:
@@ -495,13 +512,20 @@ def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple
 
 
 def _concept_spans(
-    concept: _Concept, positions: dict[str, list[int]]
+    concept: _Concept, positions: dict[str, list[int]], present: AbstractSet[str]
 ) -> list[tuple[int, int, tuple[int, ...]]]:
     """(first, last, where each group starts) wherever one option of every group occurs
-    within the window."""
+    within the window. ``present``: the words of ``positions``, as a set."""
     occurrences: list[list[tuple[int, int]]] = []
-    for group in concept.groups:
-        found = [span for option in group for span in _spans(option, positions)]
+    for group, needs in zip(concept.groups, concept.needs, strict=True):
+        # Options in their written order (the nearest-span ties below go to the first), and
+        # only those whose every word is there: `_spans` would find nothing in the others.
+        found = [
+            span
+            for option, need in zip(group, needs, strict=True)
+            if need <= present
+            for span in _spans(option, positions)
+        ]
         if not found:
             return []
         occurrences.append(found)
@@ -585,6 +609,11 @@ class RedFlagDetector:
         self, red_flags: RedFlagsFile, normaliser: Normaliser, max_chars: int = 20_000
     ) -> None:
         self.normaliser = normaliser
+        # Words `_stems` gives back as they are: known to the typo corrector (so it leaves
+        # them alone, and the dropped-g rule, which needs an unknown word, cannot apply), not
+        # a dialect spelling, and not a word any context rule there rewrites. Most words of a
+        # message are such words; they skip the rules one by one.
+        self._plain: frozenset[str] = normaliser.vocabulary - _DIALECT.keys() - _REWRITTEN
         self.max_chars = max_chars
         self.category_ids: tuple[str, ...] = tuple(c.id for c in red_flags.categories)
         self.negatable: tuple[bool, ...] = tuple(c.negatable for c in red_flags.categories)
@@ -605,8 +634,9 @@ class RedFlagDetector:
                 if all(groups):
                     text = " + ".join("/".join(group[:3]) for group in concept.all_of)
                     group_words = tuple(frozenset(t for o in g for t in o) for g in groups)
+                    needs = tuple(tuple(frozenset(o) for o in g) for g in groups)
                     self.concepts.append(
-                        _Concept(index, text, groups, concept.within, group_words)
+                        _Concept(index, text, groups, concept.within, group_words, needs)
                     )
             vetoes = [self._tokens(p, correct=False) for p in category.unless]
             # Where no negation is trusted (bladder and bowel), an all-clear naming one of the
@@ -633,14 +663,44 @@ class RedFlagDetector:
             self.unless.append([_Veto(v, r) for v, r in zip(vetoes, reach, strict=True) if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
-        # Each phrase is filed under one of its words: a message only tries the phrases
-        # filed under its own words, not all of them.
-        self.by_token: dict[str, list[int]] = {}
+        # Each phrase, concept and veto is filed under one of its words: a message only tries
+        # those filed under its own words, and of these only the ones whose every word it
+        # has (`_spans` finds nothing otherwise). The word is the one the fewest red-flag
+        # texts use, a stand-in for the rarest in messages: filed under its first word, a
+        # message with "cant" or "leg" tried dozens of phrases that then failed.
+        uses: dict[str, int] = {}
+        for tokens in (
+            *(p.tokens for p in self.phrases),
+            *(o for c in self.concepts for g in c.groups for o in g),
+            *(v.tokens for vetoes_of in self.unless for v in vetoes_of),
+        ):
+            for token in set(tokens):
+                uses[token] = uses.get(token, 0) + 1
+
+        def key(tokens: tuple[str, ...]) -> str:
+            return min(tokens, key=uses.__getitem__)  # the first of equals: deterministic
+
+        self.by_token: dict[str, list[tuple[int, frozenset[str]]]] = {}
         for index, entry in enumerate(self.phrases):
-            self.by_token.setdefault(entry.tokens[0], []).append(index)
-        self.concept_words: frozenset[str] = frozenset(
-            option[0] for c in self.concepts for option in c.groups[0]
-        )
+            self.by_token.setdefault(key(entry.tokens), []).append(
+                (index, frozenset(entry.tokens))
+            )
+        # A concept is filed under its first group's options: without one of them it has no
+        # span (`_concept_spans` needs an option of every group).
+        self.concepts_by_token: dict[str, list[int]] = {}
+        for number, filed_concept in enumerate(self.concepts):
+            for option in filed_concept.groups[0]:
+                filed = self.concepts_by_token.setdefault(key(option), [])
+                if number not in filed:
+                    filed.append(number)
+        self.vetoes_by_token: list[dict[str, list[tuple[int, frozenset[str]]]]] = []
+        for vetoes_of in self.unless:
+            filed_vetoes: dict[str, list[tuple[int, frozenset[str]]]] = {}
+            for number, veto in enumerate(vetoes_of):
+                filed_vetoes.setdefault(key(veto.tokens), []).append(
+                    (number, frozenset(veto.tokens))
+                )
+            self.vetoes_by_token.append(filed_vetoes)
         self.past: tuple[str, ...] = tuple(c.past for c in red_flags.categories)
         time = red_flags.time
         self.time_past = [t for t in (self._tokens(p, correct=False) for p in time.past) if t]
@@ -674,9 +734,13 @@ class RedFlagDetector:
         "no body". Knowledge cues are read the same way, so both sides agree.
         """
         vocabulary = self.normaliser.vocabulary
+        plain = self._plain
         tokens: list[str] = []
         raw = tokenize(text)
         for i, token in enumerate(raw):
+            if token in plain:
+                tokens.append(token)  # most words: no rule below can change them
+                continue
             token = _DIALECT.get(token, token)
             if token == "bits" and i > 0 and raw[i - 1] in _BITS_OWNER:
                 if raw[i + 1 : i + 2] == [] or raw[i + 1] not in _BITS_NOT:
@@ -776,9 +840,11 @@ class RedFlagDetector:
         # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
         vetoes: dict[int, list[tuple[int, int, int]]] = {}
-        candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
+        # Phrases in their sorted order (longest first), so the first hit is the same one as
+        # when every phrase is tried; only those with all their words here (see `by_token`).
+        present = set(positions)
         found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]] = []
-        for index in candidates:
+        for index in self._phrase_candidates(present):
             phrase = self.phrases[index]
             spans: list[tuple[int, int, tuple[int, ...]]] = [
                 (lo, hi, (lo,))
@@ -787,20 +853,21 @@ class RedFlagDetector:
             ]
             if spans:
                 found.append((phrase.category, phrase.text, spans))
-        if not self.concept_words.isdisjoint(positions):
-            for concept in self.concepts:
-                if any(w.isdisjoint(positions) for w in concept.words):
-                    continue
-                concept_spans = _concept_spans(concept, positions)
-                if concept_spans:
-                    found.append((concept.category, concept.text, concept_spans))
+        for number in self._concept_candidates(present):
+            concept = self.concepts[number]
+            if any(w.isdisjoint(present) for w in concept.words):
+                continue
+            concept_spans = _concept_spans(concept, positions, present)
+            if concept_spans:
+                found.append((concept.category, concept.text, concept_spans))
         for category, label, matched in found:
             if category not in vetoes:
+                unless = self.unless[category]
                 # A negated veto is no veto: "I haven't been trying to lose weight".
                 # A negation inside it too: "bowels are not normal" is no all-clear.
                 vetoes[category] = [
                     (lo - veto.reach, hi + veto.reach, clause[where[hi]])
-                    for veto in self.unless[category]
+                    for veto in (unless[n] for n in self._veto_candidates(category, present))
                     for lo, hi in _spans(veto.tokens, positions)
                     if not self._negated(raw, where[lo])
                     and not any(
@@ -840,6 +907,31 @@ class RedFlagDetector:
                     continue
                 return RedFlagHit(self.category_ids[category], label, 100.0)
         return None
+
+    def _phrase_candidates(self, present: AbstractSet[str]) -> list[int]:
+        """Indexes of the phrases whose every word is in ``present``, in `phrases` order.
+
+        The same phrases, in the same order, as trying every phrase and keeping those that
+        `_spans` finds (it finds nothing when a word is missing), so the first hit is the same.
+        """
+        by_token = self.by_token
+        return sorted(
+            [i for t in present if t in by_token for i, need in by_token[t] if need <= present]
+        )
+
+    def _concept_candidates(self, present: AbstractSet[str]) -> list[int]:
+        """Indexes of the concepts that may have a span, in file order: every concept with an
+        option of its first group whose filing word is in ``present`` (one without such an
+        option has no span)."""
+        filed = self.concepts_by_token
+        return sorted({n for t in present if t in filed for n in filed[t]})
+
+    def _veto_candidates(self, category: int, present: AbstractSet[str]) -> list[int]:
+        """Indexes of the category's vetoes whose every word is in ``present``, in order."""
+        filed = self.vetoes_by_token[category]
+        return sorted(
+            [n for t in present if t in filed for n, need in filed[t] if need <= present]
+        )
 
     def _read_temperatures(self, text: str) -> str:
         """The text with fever-range temperature readings replaced by `temperature_word`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.matching import words
+from bot.safety import RedFlagDetector, _concept_spans
 from tests.matching_fixtures import SHIPPED_KB, shipped, tiny
 
 _, DETECTOR = tiny()
@@ -520,3 +523,104 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert hit is not None, text
     assert hit.category_id == category, (text, hit)
+
+
+# --- the fast paths of the check: the same answers as trying everything ----------------------
+
+
+class _Everything(frozenset[str]):
+    """A word set that holds every word: with it the filters below let everything through."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+
+def _red_flag_words() -> list[str]:
+    detector = shipped().red_flags_detector
+    words = {t for p in detector.phrases for t in p.tokens}
+    words |= {t for c in detector.concepts for g in c.groups for o in g for t in o}
+    words |= {t for vetoes in detector.unless for v in vetoes for t in v.tokens}
+    return sorted(words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.sampled_from(_red_flag_words()), max_size=12))
+def test_indexes_pick_exactly_the_texts_whose_words_are_all_there(present: set[str]) -> None:
+    # `_spans` finds nothing unless every word is there, so the indexes must give every
+    # phrase and veto that has all its words, in their own order, and every concept that
+    # has an option of its first group.
+    detector = shipped().red_flags_detector
+    assert detector._phrase_candidates(present) == [
+        i for i, p in enumerate(detector.phrases) if set(p.tokens) <= present
+    ]
+    for category, vetoes in enumerate(detector.unless):
+        assert detector._veto_candidates(category, present) == [
+            i for i, v in enumerate(vetoes) if set(v.tokens) <= present
+        ]
+    concepts = detector._concept_candidates(present)
+    assert concepts == sorted(concepts)
+    for number, concept in enumerate(detector.concepts):
+        if any(set(option) <= present for option in concept.groups[0]):
+            assert number in concepts
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_red_flag_words()), min_size=1, max_size=14))
+def test_concept_spans_skip_only_options_that_cannot_match(stems: list[str]) -> None:
+    positions: dict[str, list[int]] = {}
+    for i, t in enumerate(stems):
+        positions.setdefault(t, []).append(i)
+    for concept in shipped().red_flags_detector.concepts:
+        assert _concept_spans(concept, positions, set(positions)) == _concept_spans(
+            concept, positions, _Everything()
+        )
+
+
+# Every word a context rule of `_stems` looks at or rewrites, and their neighbours.
+_STEMS_WORDS = words(
+    """
+    bits my of wee bit a bowel bowels bowl bowls constant constantly worried stone stones throw
+    collapse collapsed market fell falls phone up with her the baby oncologist is an cross legged
+    freezin shakin cannae fel masel sair
+    """
+)
+
+
+def _without_short_way(detector: RedFlagDetector) -> RedFlagDetector:
+    slow = copy.copy(detector)
+    slow._plain = frozenset()  # every word through the rules one by one
+    return slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(sorted(shipped().red_flags_detector.normaliser.vocabulary)),
+            st.sampled_from(_STEMS_WORDS),
+            st.text(alphabet="abcdefghinrstuw", min_size=1, max_size=8),
+        ),
+        max_size=12,
+    )
+)
+def test_stems_short_way_for_plain_words_changes_nothing(words: list[str]) -> None:
+    # The short way in `_stems` (a known word no rule touches is kept as it is) must give
+    # what the rules one by one give.
+    detector = shipped().red_flags_detector
+    text = " ".join(words)
+    assert detector._stems(text) == _without_short_way(detector)._stems(text)
+
+
+def test_stems_short_way_covers_no_word_a_rule_rewrites() -> None:
+    detector = shipped().red_flags_detector
+    slow = _without_short_way(detector)
+    # Each vocabulary word alone, and after and before each rule's context words.
+    contexts = ["{}", "my {}", "{} of", "a {} of", "{} bit", "{} throw", "market {}", "up {} her"]
+    contexts += ["phone {}", "is an {}", "cross {}", "{} worried"]
+    for word in sorted(detector.normaliser.vocabulary):
+        for context in contexts:
+            text = context.format(word)
+            assert detector._stems(text) == slow._stems(text), text
