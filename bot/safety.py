@@ -1022,9 +1022,22 @@ class RedFlagDetector:
         """Whether one of the cue word sequences occurs in raw[start:]."""
         for cue in cues:
             n = len(cue)
-            for p in range(start, len(raw) - n + 1):
+            stop = len(raw) - n + 1
+            if not cue:
+                if start < stop:
+                    return True
+                continue
+            # Only where the cue's first word is (found by `index`, in C), not at every word:
+            # the carer cues are looked for in every message with someone else's symptom.
+            p = start
+            while p < stop:
+                try:
+                    p = raw.index(cue[0], p, stop)
+                except ValueError:
+                    break
                 if tuple(raw[p : p + n]) == cue:
                     return True
+                p += 1
         return False
 
     def _someone_else(self, raw: Sequence[str], start: int, last_self: int) -> bool:

@@ -624,3 +624,30 @@ def test_stems_short_way_covers_no_word_a_rule_rewrites() -> None:
         for context in contexts:
             text = context.format(word)
             assert detector._stems(text) == slow._stems(text), text
+
+
+def _cue_one_by_one(raw: list[str], start: int, cues: list[tuple[str, ...]]) -> bool:
+    return any(
+        tuple(raw[p : p + len(cue)]) == cue
+        for cue in cues
+        for p in range(start, len(raw) - len(cue) + 1)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["i", "look", "after", "her", "what", "do"]), max_size=10),
+    st.integers(min_value=0, max_value=11),
+    st.lists(
+        st.lists(st.sampled_from(["i", "look", "after", "her", "what", "do"]), max_size=3).map(
+            tuple
+        ),
+        max_size=3,
+    ),
+)
+def test_cue_search_finds_what_a_word_by_word_search_finds(
+    raw: list[str], start: int, cues: list[tuple[str, ...]]
+) -> None:
+    # `_cue` jumps from one occurrence of a cue's first word to the next; it must find a cue
+    # exactly where trying every position does (an empty cue too, and past the end).
+    assert RedFlagDetector._cue(raw, start, cues) == _cue_one_by_one(raw, start, cues)
