@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.matching import words
-from bot.safety import RedFlagDetector, _concept_spans
+from bot.safety import _SLACK, RedFlagDetector, _Concept, _concept_spans, _spans
 from tests.matching_fixtures import SHIPPED_KB, shipped, tiny
 
 _, DETECTOR = tiny()
@@ -567,16 +567,78 @@ def test_indexes_pick_exactly_the_texts_whose_words_are_all_there(present: set[s
             assert number in concepts
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(_red_flag_words()), min_size=1, max_size=14))
-def test_concept_spans_skip_only_options_that_cannot_match(stems: list[str]) -> None:
+def _spans_reference(
+    tokens: tuple[str, ...], positions: dict[str, list[int]]
+) -> list[tuple[int, int]]:
+    """`_spans` as it was before its short ways: the rarest token anchors, the nearest
+    occurrence of each other one within the window joins it."""
+    if any(t not in positions for t in tokens):
+        return []
+    anchor = min(tokens, key=lambda t: len(positions[t]))
+    window = len(tokens) + _SLACK
+    found: list[tuple[int, int]] = []
+    for start in positions[anchor]:
+        used = [start]
+        for token in tokens:
+            if token == anchor:
+                continue
+            nearest = min(positions[token], key=lambda p: abs(p - start))
+            if abs(nearest - start) > window:
+                break
+            used.append(nearest)
+        else:
+            found.append((min(used), max(used)))
+    return found
+
+
+def _concept_spans_reference(
+    concept: _Concept, positions: dict[str, list[int]]
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """`_concept_spans` as it was: every option of every group tried."""
+    occurrences = []
+    for group in concept.groups:
+        found = [span for option in group for span in _spans_reference(option, positions)]
+        if not found:
+            return []
+        occurrences.append(found)
+    spans = []
+    for lo, hi in occurrences[0]:
+        first, last, starts = lo, hi, [lo]
+        for others in occurrences[1:]:
+            olo, ohi = min(others, key=lambda s: min(abs(s[0] - hi), abs(lo - s[1])))
+            first, last = min(first, olo), max(last, ohi)
+            starts.append(olo)
+        if last - first + 1 <= concept.within + len(concept.groups):
+            spans.append((first, last, tuple(starts)))
+    return spans
+
+
+def _positions(stems: list[str]) -> dict[str, list[int]]:
     positions: dict[str, list[int]] = {}
     for i, t in enumerate(stems):
         positions.setdefault(t, []).append(i)
+    return positions
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_red_flag_words()), min_size=1, max_size=14))
+def test_concept_spans_skip_only_options_that_cannot_match(stems: list[str]) -> None:
+    positions = _positions(stems)
     for concept in shipped().red_flags_detector.concepts:
-        assert _concept_spans(concept, positions, set(positions)) == _concept_spans(
-            concept, positions, _Everything()
-        )
+        spans = _concept_spans(concept, positions, set(positions))
+        assert spans == _concept_spans(concept, positions, _Everything())
+        assert spans == _concept_spans_reference(concept, positions)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["numb", "leg", "cant", "feel", "wee"]), min_size=1, max_size=16),
+    st.lists(st.sampled_from(["numb", "leg", "cant", "feel"]), min_size=1, max_size=4).map(tuple),
+)
+def test_spans_short_ways_find_the_same_spans(stems: list[str], tokens: tuple[str, ...]) -> None:
+    # One-word phrases and words that occur once take a short way in `_spans`.
+    positions = _positions(stems)
+    assert _spans(tokens, positions) == _spans_reference(tokens, positions)
 
 
 # Every word a context rule of `_stems` looks at or rewrites, and their neighbours.
