@@ -727,13 +727,15 @@ class Normaliser:
         # a synonym has nothing to rewrite.
         tokens: Sequence[str] = _tokenize(text)
         vocabulary = self.vocabulary
-        if correct and split:
-            fix = self.fix
-            tokens = [w for t in tokens for w in ((t,) if t in vocabulary else fix(t))]
-        elif correct:
-            fix_typo = self.correct
-            tokens = [t if t in vocabulary else fix_typo(t) for t in tokens]
-        stemmed = [stem(t) for t in tokens]
+        # Most texts have every word known: nothing to correct or split (one C call says so).
+        if correct and not vocabulary.issuperset(tokens):
+            if split:
+                fix = self.fix
+                tokens = [w for t in tokens for w in ((t,) if t in vocabulary else fix(t))]
+            else:
+                fix_typo = self.correct
+                tokens = [t if t in vocabulary else fix_typo(t) for t in tokens]
+        stemmed = list(map(stem, tokens))
         starts = self._starts
         if starts.isdisjoint(stemmed):
             return stemmed
@@ -1158,13 +1160,16 @@ class Matcher:
             )
             pairs = self.specific_pairs.intersection(features)
             nb_counts = self.nb_counts
+            rescale = 100 + weight
             for topic, (score, specific) in list(combined.items()):
-                # The message's few specific pairs looked up in the topic's features, not
-                # the other way round: a topic has hundreds of them.
-                specific = specific or any(pair in nb_counts[topic] for pair in pairs)
+                # The message's few specific pairs looked up in the topic's features (in C,
+                # `isdisjoint` walks the smaller side), not the other way round: a topic has
+                # hundreds of them.
+                if not specific and pairs:
+                    specific = not nb_counts[topic].keys().isdisjoint(pairs)
                 bonus = weight * posterior.get(topic, 0.0)
                 # Rescaled so a score still runs from 0 to 100.
-                combined[topic] = ((score + bonus) * 100 / (100 + weight), specific)
+                combined[topic] = ((score + bonus) * 100 / rescale, specific)
         ranked = sorted(combined.items(), key=lambda kv: (-kv[1][0], kv[0]))
         matches = [
             Match(self.topic_ids[t], round(max(score, 0.0), 1)) for t, (score, _) in ranked[:limit]
