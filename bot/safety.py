@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final
@@ -860,27 +860,8 @@ class RedFlagDetector:
         # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
         vetoes: dict[int, list[tuple[int, int, int]]] = {}
-        # Phrases in their sorted order (longest first), so the first hit is the same one as
-        # when every phrase is tried; only those with all their words here (see `by_token`).
         present = set(positions)
-        found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]] = []
-        for index in self._phrase_candidates(present):
-            phrase = self.phrases[index]
-            spans: list[tuple[int, int, tuple[int, ...]]] = [
-                (lo, hi, (lo,))
-                for lo, hi in _spans(phrase.tokens, positions)
-                if sentence[where[lo]] == sentence[where[hi]]
-            ]
-            if spans:
-                found.append((phrase.category, phrase.text, spans))
-        for number in self._concept_candidates(present):
-            concept = self.concepts[number]
-            if any(w.isdisjoint(present) for w in concept.words):
-                continue
-            concept_spans = _concept_spans(concept, positions, present)
-            if concept_spans:
-                found.append((concept.category, concept.text, concept_spans))
-        for category, label, matched in found:
+        for category, label, matched in self._found(positions, present, where, sentence):
             if category not in vetoes:
                 unless = self.unless[category]
                 # A negated veto is no veto: "I haven't been trying to lose weight".
@@ -927,6 +908,38 @@ class RedFlagDetector:
                     continue
                 return RedFlagHit(self.category_ids[category], label, 100.0)
         return None
+
+    def _found(
+        self,
+        positions: dict[str, list[int]],
+        present: AbstractSet[str],
+        where: Sequence[int],
+        sentence: Sequence[int],
+    ) -> Iterator[tuple[int, str, list[tuple[int, int, tuple[int, ...]]]]]:
+        """Each phrase, then each concept, that the message has, with its spans: phrases in
+        their sorted order (longest first), concepts in file order.
+
+        Found one at a time, as `check` asks: its first hit that no rule rules out ends the
+        check, and what comes after it in this order (often every concept) is never looked
+        for. The rules for one hit do not depend on the hits after it, so the answer is the
+        one that finding them all first would give.
+        """
+        for index in self._phrase_candidates(present):
+            phrase = self.phrases[index]
+            spans: list[tuple[int, int, tuple[int, ...]]] = [
+                (lo, hi, (lo,))
+                for lo, hi in _spans(phrase.tokens, positions)
+                if sentence[where[lo]] == sentence[where[hi]]
+            ]
+            if spans:
+                yield phrase.category, phrase.text, spans
+        for number in self._concept_candidates(present):
+            concept = self.concepts[number]
+            if any(w.isdisjoint(present) for w in concept.words):
+                continue
+            concept_spans = _concept_spans(concept, positions, present)
+            if concept_spans:
+                yield concept.category, concept.text, concept_spans
 
     def _phrase_candidates(self, present: AbstractSet[str]) -> list[int]:
         """Indexes of the phrases whose every word is in ``present``, in `phrases` order.

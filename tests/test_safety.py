@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.evaluation import load_cases
 from bot.matching import words
 from bot.safety import _SLACK, RedFlagDetector, _Concept, _concept_spans, _spans
 from tests.matching_fixtures import SHIPPED_KB, shipped, tiny
@@ -713,3 +714,19 @@ def test_cue_search_finds_what_a_word_by_word_search_finds(
     # `_cue` jumps from one occurrence of a cue's first word to the next; it must find a cue
     # exactly where trying every position does (an empty cue too, and past the end).
     assert RedFlagDetector._cue(raw, start, cues) == _cue_one_by_one(raw, start, cues)
+
+
+def test_finding_hits_one_at_a_time_gives_the_hit_finding_them_all_first_gives() -> None:
+    # `check` stops at its first hit no rule rules out, so what comes after it in
+    # `_found` is never looked for; on every development message and every knowledge phrase
+    # it must answer as when every phrase and concept is found first.
+    kb = shipped()
+    detector = kb.red_flags_detector
+    eager = copy.copy(detector)
+    found = type(detector)._found
+    eager._found = lambda *args: iter(list(found(detector, *args)))  # type: ignore[method-assign]
+    eval_dir = SHIPPED_KB.parent / "tests" / "eval"
+    texts = [case.text for path in sorted(eval_dir.glob("dev*.yaml")) for case in load_cases(path)]
+    texts += [p for c in kb.red_flags.categories for p in (*c.phrases, *c.unless)]
+    for text in texts:
+        assert detector.check(text) == eager.check(text), text
