@@ -1288,7 +1288,7 @@ class Matcher:
             return next(t for t in tokens if t in _ANIMALS)
         if (
             known.isdisjoint(_FOREIGN)
-            and not any(not t.isascii() for t in tokens)
+            and joined.isascii()  # no token has a non-ASCII letter (one C call, not a loop)
             and known.isdisjoint(_TOPIC_ANCHORS)
             and not self._about_health(tokens, known)
         ):
