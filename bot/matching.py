@@ -739,26 +739,24 @@ class Normaliser:
         starts = self._starts
         if starts.isdisjoint(stemmed):
             return stemmed
-        # The longest variant starting at each word is rewritten.
+        # The longest variant starting at each word is rewritten, left to right; a word
+        # inside a rewritten run starts none. Only the words that start a variant are
+        # visited: the words between them are copied a run at a time.
         out: list[str] = []
-        i, end, rewrites, lengths = 0, len(stemmed), self.rewrites, self._lengths
-        while i < end:
-            token = stemmed[i]
-            if token in starts:
-                for size in lengths[token]:
-                    if size > end - i:
-                        continue
-                    replacement = rewrites.get(tuple(stemmed[i : i + size]))
-                    if replacement is not None:
-                        out.extend(replacement)
-                        i += size
-                        break
-                else:
-                    out.append(token)
-                    i += 1
-            else:
-                out.append(token)
-                i += 1
+        done, end, rewrites, lengths = 0, len(stemmed), self.rewrites, self._lengths
+        for i in [i for i, token in enumerate(stemmed) if token in starts]:
+            if i < done:
+                continue
+            for size in lengths[stemmed[i]]:
+                if size > end - i:
+                    continue
+                replacement = rewrites.get(tuple(stemmed[i : i + size]))
+                if replacement is not None:
+                    out.extend(stemmed[done:i])
+                    out.extend(replacement)
+                    done = i + size
+                    break
+        out.extend(stemmed[done:])
         return out
 
     def content(self, stems: Sequence[str]) -> list[str]:
