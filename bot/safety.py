@@ -752,8 +752,10 @@ class RedFlagDetector:
         """
         vocabulary = self.normaliser.vocabulary
         plain = self._plain
-        tokens: list[str] = []
         raw = tokenize(text)
+        if plain.issuperset(raw):  # most clauses: no word any rule below can change
+            return self.normaliser.stems(" ".join(raw), correct=False)
+        tokens: list[str] = []
         for i, token in enumerate(raw):
             if token in plain:
                 tokens.append(token)  # most words: no rule below can change them
@@ -795,7 +797,8 @@ class RedFlagDetector:
                 and token + "g" in vocabulary
             ):
                 token += "g"
-            if token not in _EVERYDAY and token not in _PEOPLE:
+            # A known word is its own correction (a rule's word, such as "with", often is).
+            if token not in _EVERYDAY and token not in _PEOPLE and token not in vocabulary:
                 token = " ".join(self._correct(t) for t in token.split())
             tokens.append(token)
         return self.normaliser.stems(" ".join(tokens), correct=False)

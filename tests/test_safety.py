@@ -677,6 +677,14 @@ def test_stems_short_way_for_plain_words_changes_nothing(words: list[str]) -> No
     assert detector._stems(text) == _without_short_way(detector)._stems(text)
 
 
+def test_a_known_word_is_its_own_correction() -> None:
+    # `_stems` keeps a known word as it is instead of asking the corrector: the corrector
+    # must give every known word back unchanged.
+    detector = shipped().red_flags_detector
+    for word in sorted(detector.normaliser.vocabulary):
+        assert detector._correct(word) == word
+
+
 def test_stems_short_way_covers_no_word_a_rule_rewrites() -> None:
     detector = shipped().red_flags_detector
     slow = _without_short_way(detector)
