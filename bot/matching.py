@@ -758,36 +758,36 @@ class Normaliser:
         # a synonym has nothing to rewrite.
         tokens: Sequence[str] = _tokenize(text)
         vocabulary = self.vocabulary
-        if correct and split:
-            fix = self.fix
-            tokens = [w for t in tokens for w in ((t,) if t in vocabulary else fix(t))]
-        elif correct:
-            fix_typo = self.correct
-            tokens = [t if t in vocabulary else fix_typo(t) for t in tokens]
-        stemmed = [stem(t) for t in tokens]
+        # Most texts have every word known: nothing to correct or split (one C call says so).
+        if correct and not vocabulary.issuperset(tokens):
+            if split:
+                fix = self.fix
+                tokens = [w for t in tokens for w in ((t,) if t in vocabulary else fix(t))]
+            else:
+                fix_typo = self.correct
+                tokens = [t if t in vocabulary else fix_typo(t) for t in tokens]
+        stemmed = list(map(stem, tokens))
         starts = self._starts
         if starts.isdisjoint(stemmed):
             return stemmed
-        # The longest variant starting at each word is rewritten.
+        # The longest variant starting at each word is rewritten, left to right; a word
+        # inside a rewritten run starts none. Only the words that start a variant are
+        # visited: the words between them are copied a run at a time.
         out: list[str] = []
-        i, end, rewrites, lengths = 0, len(stemmed), self.rewrites, self._lengths
-        while i < end:
-            token = stemmed[i]
-            if token in starts:
-                for size in lengths[token]:
-                    if size > end - i:
-                        continue
-                    replacement = rewrites.get(tuple(stemmed[i : i + size]))
-                    if replacement is not None:
-                        out.extend(replacement)
-                        i += size
-                        break
-                else:
-                    out.append(token)
-                    i += 1
-            else:
-                out.append(token)
-                i += 1
+        done, end, rewrites, lengths = 0, len(stemmed), self.rewrites, self._lengths
+        for i in [i for i, token in enumerate(stemmed) if token in starts]:
+            if i < done:
+                continue
+            for size in lengths[stemmed[i]]:
+                if size > end - i:
+                    continue
+                replacement = rewrites.get(tuple(stemmed[i : i + size]))
+                if replacement is not None:
+                    out.extend(stemmed[done:i])
+                    out.extend(replacement)
+                    done = i + size
+                    break
+        out.extend(stemmed[done:])
         return out
 
     def content(self, stems: Sequence[str]) -> list[str]:
@@ -1040,13 +1040,14 @@ class Matcher:
         query = frozenset(tokens)
         # Summed in message order, never set order: the same message scores the same in
         # every process whatever the hash seed (float sums depend on their order).
-        weights = {t: self._weight(t) for t in dict.fromkeys(tokens)}
+        idf, unknown = self.idf.get, self.unknown_idf  # what `_weight` gives, without the call
+        weights = {t: idf(t, unknown) for t in dict.fromkeys(tokens)}
         total = sum(weights.values())
         # Candidates: questions sharing a word, gathered from the inverted index, rarest word
         # first. Words in many topics would pull in a large part of the base for little
         # evidence, so they only gather candidates while nothing rarer has.
         postings, df, generic_df = self.postings, self.df, self.generic_df
-        known = sorted((t for t in weights if t in postings), key=df.__getitem__)
+        known = sorted([t for t in weights if t in postings], key=df.__getitem__)
         if not known:
             return {}
         # The rarest word always gathers. When it is the only one (the next is too common, or
@@ -1061,13 +1062,14 @@ class Matcher:
             best = list(postings[known[0]][: s.candidates])
         else:
             overlap: dict[int, float] = {}
+            add_to = overlap.get
             for token in gathering:
-                # overlap[qi] = overlap.get(qi, 0.0) + w for each of the word's questions, in
-                # C: a posting list names each question once, so each is read before it is
-                # written, as in the plain loop.
-                found, w = postings[token], itertools.repeat(weights[token])
-                summed = map(operator.add, map(overlap.get, found, itertools.repeat(0.0)), w)
-                overlap.update(zip(found, summed, strict=True))
+                # A plain loop: measured faster than chaining map/zip into `dict.update` at
+                # every posting length here (most gathering words have a few questions, and
+                # building the iterators cost more than the loop they replaced).
+                w = weights[token]
+                for qi in postings[token]:
+                    overlap[qi] = add_to(qi, 0.0) + w
             # The best by overlap, ties in gathering order: what heapq.nlargest gives (it is
             # documented as this very expression), but a C sort is several times faster.
             best = sorted(overlap, key=overlap.__getitem__, reverse=True)[: s.candidates]
@@ -1187,13 +1189,16 @@ class Matcher:
             )
             pairs = self.specific_pairs.intersection(features)
             nb_counts = self.nb_counts
+            rescale = 100 + weight
             for topic, (score, specific) in list(combined.items()):
-                # The message's few specific pairs looked up in the topic's features, not
-                # the other way round: a topic has hundreds of them.
-                specific = specific or any(pair in nb_counts[topic] for pair in pairs)
+                # The message's few specific pairs looked up in the topic's features (in C,
+                # `isdisjoint` walks the smaller side), not the other way round: a topic has
+                # hundreds of them.
+                if not specific and pairs:
+                    specific = not nb_counts[topic].keys().isdisjoint(pairs)
                 bonus = weight * posterior.get(topic, 0.0)
                 # Rescaled so a score still runs from 0 to 100.
-                combined[topic] = ((score + bonus) * 100 / (100 + weight), specific)
+                combined[topic] = ((score + bonus) * 100 / rescale, specific)
         ranked = sorted(combined.items(), key=lambda kv: (-kv[1][0], kv[0]))
         matches = [
             Match(self.topic_ids[t], round(max(score, 0.0), 1)) for t, (score, _) in ranked[:limit]
@@ -1316,7 +1321,7 @@ class Matcher:
             return next(t for t in tokens if t in _ANIMALS)
         if (
             known.isdisjoint(_FOREIGN)
-            and not any(not t.isascii() for t in tokens)
+            and joined.isascii()  # no token has a non-ASCII letter (one C call, not a loop)
             and known.isdisjoint(_TOPIC_ANCHORS)
             and not self._about_health(tokens, known)
         ):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final
 
@@ -516,6 +517,27 @@ _SMALL_HOURS: Final = re.compile(
     r"|(?:one|two|three|four)\s*(?:o\W?clock\s*)?in the morning\b)",
     re.IGNORECASE,
 )
+# What `_SMALL_HOURS`, `_STAR_SIGN` and `_READING` cannot match without (a digit 1-4 or "in
+# the morning"; "cancer"; a digit), searched first in every message: most have none, and
+# these scan several times faster than the patterns, which start with a look-behind or \b
+# and so are tried at every position. Same flags as the patterns, so what they match
+# case-insensitively (a dotted capital I in "MORNİNG") the cue finds too.
+_SMALL_HOURS_CUE: Final = re.compile(r"[1-4]|in the morning", re.IGNORECASE)
+_STAR_SIGN_CUE: Final = re.compile("cancer", re.IGNORECASE)
+_READING_CUE: Final = re.compile(r"\d")
+
+
+# Every word one of `RedFlagDetector._stems`' context rules may rewrite (the rule then
+# looks at the words around it): such a word never takes its short way. Keep it in step with
+# the rules there; tests/test_safety.py checks the short way against the rules on every
+# word of the vocabulary.
+_REWRITTEN: Final = frozenset(
+    {"bits", "wee", "bowel", "bowels", "bowl", "bowls", "constant", "constantly", "stone"}
+    | {"stones", "with", "legged"}
+    | _COLLAPSE
+    | _THING_FELL
+    | _SPECIALISTS
+)
 
 
 @dataclass(frozen=True)
@@ -543,12 +565,20 @@ class _Concept:
     # Every word of each group's options: a concept is only tried when each group has at
     # least one of its words in the message, so most messages skip most concepts cheaply.
     words: tuple[frozenset[str], ...]
+    # Each option's words as a set, parallel to `groups`: `_spans` finds nothing unless every
+    # word of an option is in the message, so an option missing one is not searched at all.
+    needs: tuple[tuple[frozenset[str], ...], ...]
 
 
 def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple[int, int]]:
     """(first, last) positions wherever every token occurs, in any order, in one window."""
-    if any(t not in positions for t in tokens):
-        return []
+    for t in tokens:
+        if t not in positions:
+            return []
+    if len(tokens) == 1:
+        # A single word spans its own place, every place it has: what the loop below gives,
+        # without its per-place work (a fifth of the phrases and most concept options).
+        return [(p, p) for p in positions[tokens[0]]]
     # Anchor on the rarest token; take each other token's nearest occurrence around it.
     anchor = min(tokens, key=lambda t: len(positions[t]))
     window = len(tokens) + _SLACK
@@ -558,7 +588,8 @@ def _spans(tokens: Sequence[str], positions: dict[str, list[int]]) -> list[tuple
         for token in tokens:
             if token == anchor:
                 continue
-            nearest = min(positions[token], key=lambda p: abs(p - start))
+            places = positions[token]
+            nearest = places[0] if len(places) == 1 else min(places, key=lambda p: abs(p - start))
             if abs(nearest - start) > window:
                 break
             used.append(nearest)
@@ -588,13 +619,20 @@ def _in_order(
 
 
 def _concept_spans(
-    concept: _Concept, positions: dict[str, list[int]]
+    concept: _Concept, positions: dict[str, list[int]], present: AbstractSet[str]
 ) -> list[tuple[int, int, tuple[int, ...]]]:
     """(first, last, where each group starts) wherever one option of every group occurs
-    within the window."""
+    within the window. ``present``: the words of ``positions``, as a set."""
     occurrences: list[list[tuple[int, int]]] = []
-    for group in concept.groups:
-        found = [span for option in group for span in _spans(option, positions)]
+    for group, needs in zip(concept.groups, concept.needs, strict=True):
+        # Options in their written order (the nearest-span ties below go to the first), and
+        # only those whose every word is there: `_spans` would find nothing in the others.
+        found = [
+            span
+            for option, need in zip(group, needs, strict=True)
+            if need <= present
+            for span in _spans(option, positions)
+        ]
         if not found:
             return []
         occurrences.append(found)
@@ -603,7 +641,10 @@ def _concept_spans(
         first, last = lo, hi
         starts = [lo]
         for others in occurrences[1:]:
-            olo, ohi = min(others, key=lambda s: min(abs(s[0] - hi), abs(lo - s[1])))
+            if len(others) == 1:
+                olo, ohi = others[0]
+            else:
+                olo, ohi = min(others, key=lambda s: min(abs(s[0] - hi), abs(lo - s[1])))
             first, last = min(first, olo), max(last, ohi)
             starts.append(olo)
         # `within` counts the words between the group words, not the words themselves.
@@ -678,6 +719,11 @@ class RedFlagDetector:
         self, red_flags: RedFlagsFile, normaliser: Normaliser, max_chars: int = 20_000
     ) -> None:
         self.normaliser = normaliser
+        # Words `_stems` gives back as they are: known to the typo corrector (so it leaves
+        # them alone, and the dropped-g rule, which needs an unknown word, cannot apply), not
+        # a dialect spelling, and not a word any context rule there rewrites. Most words of a
+        # message are such words; they skip the rules one by one.
+        self._plain: frozenset[str] = normaliser.vocabulary - _DIALECT.keys() - _REWRITTEN
         self.max_chars = max_chars
         self.category_ids: tuple[str, ...] = tuple(c.id for c in red_flags.categories)
         self.negatable: tuple[bool, ...] = tuple(c.negatable for c in red_flags.categories)
@@ -698,8 +744,9 @@ class RedFlagDetector:
                 if all(groups):
                     text = " + ".join("/".join(group[:3]) for group in concept.all_of)
                     group_words = tuple(frozenset(t for o in g for t in o) for g in groups)
+                    needs = tuple(tuple(frozenset(o) for o in g) for g in groups)
                     self.concepts.append(
-                        _Concept(index, text, groups, concept.within, group_words)
+                        _Concept(index, text, groups, concept.within, group_words, needs)
                     )
             vetoes = [self._tokens(p, correct=False) for p in category.unless]
             # Where no negation is trusted (bladder and bowel), an all-clear naming one of the
@@ -726,14 +773,44 @@ class RedFlagDetector:
             self.unless.append([_Veto(v, r) for v, r in zip(vetoes, reach, strict=True) if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
-        # Each phrase is filed under one of its words: a message only tries the phrases
-        # filed under its own words, not all of them.
-        self.by_token: dict[str, list[int]] = {}
+        # Each phrase, concept and veto is filed under one of its words: a message only tries
+        # those filed under its own words, and of these only the ones whose every word it
+        # has (`_spans` finds nothing otherwise). The word is the one the fewest red-flag
+        # texts use, a stand-in for the rarest in messages: filed under its first word, a
+        # message with "cant" or "leg" tried dozens of phrases that then failed.
+        uses: dict[str, int] = {}
+        for tokens in (
+            *(p.tokens for p in self.phrases),
+            *(o for c in self.concepts for g in c.groups for o in g),
+            *(v.tokens for vetoes_of in self.unless for v in vetoes_of),
+        ):
+            for token in set(tokens):
+                uses[token] = uses.get(token, 0) + 1
+
+        def key(tokens: tuple[str, ...]) -> str:
+            return min(tokens, key=uses.__getitem__)  # the first of equals: deterministic
+
+        self.by_token: dict[str, list[tuple[int, frozenset[str]]]] = {}
         for index, entry in enumerate(self.phrases):
-            self.by_token.setdefault(entry.tokens[0], []).append(index)
-        self.concept_words: frozenset[str] = frozenset(
-            option[0] for c in self.concepts for option in c.groups[0]
-        )
+            self.by_token.setdefault(key(entry.tokens), []).append(
+                (index, frozenset(entry.tokens))
+            )
+        # A concept is filed under its first group's options: without one of them it has no
+        # span (`_concept_spans` needs an option of every group).
+        self.concepts_by_token: dict[str, list[int]] = {}
+        for number, filed_concept in enumerate(self.concepts):
+            for option in filed_concept.groups[0]:
+                filed = self.concepts_by_token.setdefault(key(option), [])
+                if number not in filed:
+                    filed.append(number)
+        self.vetoes_by_token: list[dict[str, list[tuple[int, frozenset[str]]]]] = []
+        for vetoes_of in self.unless:
+            filed_vetoes: dict[str, list[tuple[int, frozenset[str]]]] = {}
+            for number, veto in enumerate(vetoes_of):
+                filed_vetoes.setdefault(key(veto.tokens), []).append(
+                    (number, frozenset(veto.tokens))
+                )
+            self.vetoes_by_token.append(filed_vetoes)
         self.past: tuple[str, ...] = tuple(c.past for c in red_flags.categories)
         time = red_flags.time
         self.time_past = [t for t in (self._tokens(p, correct=False) for p in time.past) if t]
@@ -770,9 +847,15 @@ class RedFlagDetector:
         "no body". Knowledge cues are read the same way, so both sides agree.
         """
         vocabulary = self.normaliser.vocabulary
-        tokens: list[str] = []
+        plain = self._plain
         raw = tokenize(text)
+        if plain.issuperset(raw):  # most clauses: no word any rule below can change
+            return self.normaliser.stems(" ".join(raw), correct=False)
+        tokens: list[str] = []
         for i, token in enumerate(raw):
+            if token in plain:
+                tokens.append(token)  # most words: no rule below can change them
+                continue
             token = _DIALECT.get(token, token)
             if token == "bits" and i > 0 and raw[i - 1] in _BITS_OWNER:
                 if raw[i + 1 : i + 2] == [] or raw[i + 1] not in _BITS_NOT:
@@ -810,7 +893,8 @@ class RedFlagDetector:
                 and token + "g" in vocabulary
             ):
                 token += "g"
-            if token not in _EVERYDAY and token not in _PEOPLE:
+            # A known word is its own correction (a rule's word, such as "with", often is).
+            if token not in _EVERYDAY and token not in _PEOPLE and token not in vocabulary:
                 token = " ".join(self._correct(t) for t in token.split())
             tokens.append(token)
         return self.normaliser.stems(" ".join(tokens), correct=False)
@@ -831,7 +915,10 @@ class RedFlagDetector:
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
-        text = _STAR_SIGN.sub(" star sign ", _SMALL_HOURS.sub(" small hours ", text))
+        if _SMALL_HOURS_CUE.search(text) is not None:
+            text = _SMALL_HOURS.sub(" small hours ", text)
+        if _STAR_SIGN_CUE.search(text) is not None:
+            text = _STAR_SIGN.sub(" star sign ", text)
         # Each clause stemmed on its own, so time words ("in March ... all better now") are
         # only taken for a symptom in their own clause. A phrase stays inside one sentence
         # ("does it help back pain? nothing serious" is not "nothing helps the pain"), and a
@@ -872,34 +959,17 @@ class RedFlagDetector:
         # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
         vetoes: dict[int, list[tuple[int, int, int]]] = {}
-        candidates = sorted(i for t in positions for i in self.by_token.get(t, ()))
-        found: list[tuple[int, str, list[tuple[int, int, tuple[int, ...]]], frozenset[str]]] = []
-        for index in candidates:
-            phrase = self.phrases[index]
-            # Each of the phrase's words can be negated, not only its first: "got a cold, no
-            # temperature" is no "got a temperature".
-            spans: list[tuple[int, int, tuple[int, ...]]] = [
-                (lo, hi, tuple(p for p in range(lo, hi + 1) if raw[where[p]] in phrase.tokens))
-                for lo, hi in _spans(phrase.tokens, positions)
-                if sentence[where[lo]] == sentence[where[hi]]
-            ]
-            if spans:
-                found.append((phrase.category, phrase.text, spans, frozenset(phrase.tokens)))
-        if not self.concept_words.isdisjoint(positions):
-            for concept in self.concepts:
-                if any(w.isdisjoint(positions) for w in concept.words):
-                    continue
-                concept_spans = _concept_spans(concept, positions)
-                if concept_spans:
-                    # A concept's starts are its groups' first words, never a negation.
-                    found.append((concept.category, concept.text, concept_spans, frozenset()))
-        for category, label, matched, own_words in found:
+        present = set(positions)
+        for category, label, matched, own_words in self._found(
+            positions, present, raw, where, sentence
+        ):
             if category not in vetoes:
+                unless = self.unless[category]
                 # A negated veto is no veto: "I haven't been trying to lose weight".
                 # A negation inside it too: "bowels are not normal" is no all-clear.
                 vetoes[category] = [
                     (lo - veto.reach, hi + veto.reach, clause[where[hi]])
-                    for veto in self.unless[category]
+                    for veto in (unless[n] for n in self._veto_candidates(category, present))
                     for lo, hi in self._veto_spans(category, veto.tokens, positions)
                     # "not trying to lose weight": where negation is trusted, one a few words
                     # before it counts too (not in bladder lists: "no numbness, bladder fine").
@@ -958,6 +1028,67 @@ class RedFlagDetector:
                 return RedFlagHit(self.category_ids[category], label, 100.0)
         return None
 
+    def _found(
+        self,
+        positions: dict[str, list[int]],
+        present: AbstractSet[str],
+        raw: Sequence[str],
+        where: Sequence[int],
+        sentence: Sequence[int],
+    ) -> Iterator[tuple[int, str, list[tuple[int, int, tuple[int, ...]]], frozenset[str]]]:
+        """Each phrase, then each concept, that the message has, with its spans: phrases in
+        their sorted order (longest first), concepts in file order.
+
+        Found one at a time, as `check` asks: its first hit that no rule rules out ends the
+        check, and what comes after it in this order (often every concept) is never looked
+        for. The rules for one hit do not depend on the hits after it, so the answer is the
+        one that finding them all first would give.
+        """
+        for index in self._phrase_candidates(present):
+            phrase = self.phrases[index]
+            # Each of the phrase's words can be negated, not only its first: "got a cold, no
+            # temperature" is no "got a temperature".
+            spans: list[tuple[int, int, tuple[int, ...]]] = [
+                (lo, hi, tuple(p for p in range(lo, hi + 1) if raw[where[p]] in phrase.tokens))
+                for lo, hi in _spans(phrase.tokens, positions)
+                if sentence[where[lo]] == sentence[where[hi]]
+            ]
+            if spans:
+                yield phrase.category, phrase.text, spans, frozenset(phrase.tokens)
+        for number in self._concept_candidates(present):
+            concept = self.concepts[number]
+            if any(w.isdisjoint(present) for w in concept.words):
+                continue
+            concept_spans = _concept_spans(concept, positions, present)
+            if concept_spans:
+                # A concept's starts are its groups' first words, never a negation.
+                yield concept.category, concept.text, concept_spans, frozenset()
+
+    def _phrase_candidates(self, present: AbstractSet[str]) -> list[int]:
+        """Indexes of the phrases whose every word is in ``present``, in `phrases` order.
+
+        The same phrases, in the same order, as trying every phrase and keeping those that
+        `_spans` finds (it finds nothing when a word is missing), so the first hit is the same.
+        """
+        by_token = self.by_token
+        return sorted(
+            [i for t in present if t in by_token for i, need in by_token[t] if need <= present]
+        )
+
+    def _concept_candidates(self, present: AbstractSet[str]) -> list[int]:
+        """Indexes of the concepts that may have a span, in file order: every concept with an
+        option of its first group whose filing word is in ``present`` (one without such an
+        option has no span)."""
+        filed = self.concepts_by_token
+        return sorted({n for t in present if t in filed for n in filed[t]})
+
+    def _veto_candidates(self, category: int, present: AbstractSet[str]) -> list[int]:
+        """Indexes of the category's vetoes whose every word is in ``present``, in order."""
+        filed = self.vetoes_by_token[category]
+        return sorted(
+            [n for t in present if t in filed for n, need in filed[t] if need <= present]
+        )
+
     def _read_temperatures(self, text: str) -> str:
         """The text with fever-range temperature readings replaced by `temperature_word`.
 
@@ -965,8 +1096,8 @@ class RedFlagDetector:
         ("38.6"), a unit ("101 F", "39 degrees") or a temperature word shortly before it.
         """
         word = self.temperature_word
-        if word is None:
-            return text
+        if word is None or _READING_CUE.search(text) is None:
+            return text  # a reading needs a digit
 
         def replace(m: re.Match[str]) -> str:
             whole, decimals, unit = m.group(1), m.group(2), (m.group(3) or "").casefold()
@@ -1047,9 +1178,22 @@ class RedFlagDetector:
         """Whether one of the cue word sequences occurs in raw[start:]."""
         for cue in cues:
             n = len(cue)
-            for p in range(start, len(raw) - n + 1):
+            stop = len(raw) - n + 1
+            if not cue:
+                if start < stop:
+                    return True
+                continue
+            # Only where the cue's first word is (found by `index`, in C), not at every word:
+            # the carer cues are looked for in every message with someone else's symptom.
+            p = start
+            while p < stop:
+                try:
+                    p = raw.index(cue[0], p, stop)
+                except ValueError:
+                    break
                 if tuple(raw[p : p + n]) == cue:
                     return True
+                p += 1
         return False
 
     def _veto_spans(

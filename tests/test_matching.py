@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from bot.config import MatchingSettings
-from bot.matching import _MAX_POSTINGS, Decision, Match, Matcher, _interleaved, stem, tokenize
+from bot.matching import (
+    _MAX_POSTINGS,
+    Decision,
+    Match,
+    Matcher,
+    Normaliser,
+    _interleaved,
+    stem,
+    tokenize,
+)
 from tests.matching_fixtures import shipped, tiny
 
 MATCHER, _ = tiny()
@@ -592,3 +601,66 @@ def test_a_common_words_candidates_come_from_every_topic_that_uses_it() -> None:
     assert len(m.postings[token]) > m.settings.candidates > len(users)
     first = m.postings[token][: m.settings.candidates]
     assert {m.question_topics[qi] for qi in first} == users
+
+
+def _stems_before(norm: Normaliser, text: str, *, split: bool) -> list[str]:
+    """`Normaliser.stems` as it was before its short ways: every word through `fix` (or
+    `correct`) on its own, then stemmed and rewritten word by word."""
+    tokens = list(tokenize(text))
+    if split:
+        tokens = [w for t in tokens for w in ((t,) if t in norm.vocabulary else norm.fix(t))]
+    else:
+        tokens = [t if t in norm.vocabulary else norm.correct(t) for t in tokens]
+    stemmed = [stem(t) for t in tokens]
+    out: list[str] = []
+    i = 0
+    while i < len(stemmed):
+        for size in norm._lengths.get(stemmed[i], ()):
+            if size > len(stemmed) - i:
+                continue
+            replacement = norm.rewrites.get(tuple(stemmed[i : i + size]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += size
+                break
+        else:
+            out.append(stemmed[i])
+            i += 1
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_stems_short_ways_change_nothing(data: st.DataObject) -> None:
+    # A text whose words are all known skips correction and splitting (what correcting and
+    # splitting each word would give back anyway), and the synonym rewriting visits only the
+    # words that start a variant.
+    kb = shipped()
+    norm = kb.matcher.normaliser
+    known = sorted(norm.vocabulary)
+    # The words of the synonyms' variants, so runs of them ("slipped disc", "pt") are rewritten.
+    variants = sorted({w for e in kb.synonyms.synonyms for v in e.variants for w in tokenize(v)})
+    words = st.one_of(
+        st.sampled_from(known),
+        st.sampled_from(variants),
+        st.sampled_from(["sciatia", "lowerback", "phisio", "bakc"]),
+    )
+    text = " ".join(data.draw(st.lists(words, max_size=12)))
+    for split in (False, True):
+        assert norm.stems(text, split=split) == _stems_before(norm, text, split=split)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bad back hurts",  # "bad back", then "back hurt" inside it: only the first
+        "low back pain and lumbar pain",
+        "sore back hurts when the small of my back aches",
+        "slipped disc slipped disc",
+        "pt physio physiotherapy",
+    ],
+)
+def test_overlapping_synonyms_are_rewritten_like_word_by_word(text: str) -> None:
+    norm = shipped().matcher.normaliser
+    for split in (False, True):
+        assert norm.stems(text, split=split) == _stems_before(norm, text, split=split)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.evaluation import load_cases
+from bot.matching import words
+from bot.safety import _SLACK, RedFlagDetector, _Concept, _concept_spans, _spans
 from tests.matching_fixtures import SHIPPED_KB, shipped, tiny
 
 _, DETECTOR = tiny()
@@ -600,3 +604,217 @@ _NEGATED_CHATTER = ["not sure but ", "no idea, ", "not tired. ", "I don't know, 
 @pytest.mark.parametrize("text", _RED_FLAGS_FOR_PREFIXES)
 def test_negated_chatter_before_a_red_flag_never_cancels_it(chatter: str, text: str) -> None:
     assert shipped().red_flags_detector.check(chatter + text) is not None, chatter + text
+
+
+# --- the fast paths of the check: the same answers as trying everything ----------------------
+
+
+class _Everything(frozenset[str]):
+    """A word set that holds every word: with it the filters below let everything through."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+
+def _red_flag_words() -> list[str]:
+    detector = shipped().red_flags_detector
+    words = {t for p in detector.phrases for t in p.tokens}
+    words |= {t for c in detector.concepts for g in c.groups for o in g for t in o}
+    words |= {t for vetoes in detector.unless for v in vetoes for t in v.tokens}
+    return sorted(words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.sampled_from(_red_flag_words()), max_size=12))
+def test_indexes_pick_exactly_the_texts_whose_words_are_all_there(present: set[str]) -> None:
+    # `_spans` finds nothing unless every word is there, so the indexes must give every
+    # phrase and veto that has all its words, in their own order, and every concept that
+    # has an option of its first group.
+    detector = shipped().red_flags_detector
+    assert detector._phrase_candidates(present) == [
+        i for i, p in enumerate(detector.phrases) if set(p.tokens) <= present
+    ]
+    for category, vetoes in enumerate(detector.unless):
+        assert detector._veto_candidates(category, present) == [
+            i for i, v in enumerate(vetoes) if set(v.tokens) <= present
+        ]
+    concepts = detector._concept_candidates(present)
+    assert concepts == sorted(concepts)
+    for number, concept in enumerate(detector.concepts):
+        if any(set(option) <= present for option in concept.groups[0]):
+            assert number in concepts
+
+
+def _spans_reference(
+    tokens: tuple[str, ...], positions: dict[str, list[int]]
+) -> list[tuple[int, int]]:
+    """`_spans` as it was before its short ways: the rarest token anchors, the nearest
+    occurrence of each other one within the window joins it."""
+    if any(t not in positions for t in tokens):
+        return []
+    anchor = min(tokens, key=lambda t: len(positions[t]))
+    window = len(tokens) + _SLACK
+    found: list[tuple[int, int]] = []
+    for start in positions[anchor]:
+        used = [start]
+        for token in tokens:
+            if token == anchor:
+                continue
+            nearest = min(positions[token], key=lambda p: abs(p - start))
+            if abs(nearest - start) > window:
+                break
+            used.append(nearest)
+        else:
+            found.append((min(used), max(used)))
+    return found
+
+
+def _concept_spans_reference(
+    concept: _Concept, positions: dict[str, list[int]]
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """`_concept_spans` as it was: every option of every group tried."""
+    occurrences = []
+    for group in concept.groups:
+        found = [span for option in group for span in _spans_reference(option, positions)]
+        if not found:
+            return []
+        occurrences.append(found)
+    spans = []
+    for lo, hi in occurrences[0]:
+        first, last, starts = lo, hi, [lo]
+        for others in occurrences[1:]:
+            olo, ohi = min(others, key=lambda s: min(abs(s[0] - hi), abs(lo - s[1])))
+            first, last = min(first, olo), max(last, ohi)
+            starts.append(olo)
+        if last - first + 1 <= concept.within + len(concept.groups):
+            spans.append((first, last, tuple(starts)))
+    return spans
+
+
+def _positions(stems: list[str]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for i, t in enumerate(stems):
+        positions.setdefault(t, []).append(i)
+    return positions
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_red_flag_words()), min_size=1, max_size=14))
+def test_concept_spans_skip_only_options_that_cannot_match(stems: list[str]) -> None:
+    positions = _positions(stems)
+    for concept in shipped().red_flags_detector.concepts:
+        spans = _concept_spans(concept, positions, set(positions))
+        assert spans == _concept_spans(concept, positions, _Everything())
+        assert spans == _concept_spans_reference(concept, positions)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["numb", "leg", "cant", "feel", "wee"]), min_size=1, max_size=16),
+    st.lists(st.sampled_from(["numb", "leg", "cant", "feel"]), min_size=1, max_size=4).map(tuple),
+)
+def test_spans_short_ways_find_the_same_spans(stems: list[str], tokens: tuple[str, ...]) -> None:
+    # One-word phrases and words that occur once take a short way in `_spans`.
+    positions = _positions(stems)
+    assert _spans(tokens, positions) == _spans_reference(tokens, positions)
+
+
+# Every word a context rule of `_stems` looks at or rewrites, and their neighbours.
+_STEMS_WORDS = words(
+    """
+    bits my of wee bit a bowel bowels bowl bowls constant constantly worried stone stones throw
+    collapse collapsed market fell falls phone up with her the baby oncologist is an cross legged
+    freezin shakin cannae fel masel sair
+    """
+)
+
+
+def _without_short_way(detector: RedFlagDetector) -> RedFlagDetector:
+    slow = copy.copy(detector)
+    slow._plain = frozenset()  # every word through the rules one by one
+    return slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(sorted(shipped().red_flags_detector.normaliser.vocabulary)),
+            st.sampled_from(_STEMS_WORDS),
+            st.text(alphabet="abcdefghinrstuw", min_size=1, max_size=8),
+        ),
+        max_size=12,
+    )
+)
+def test_stems_short_way_for_plain_words_changes_nothing(words: list[str]) -> None:
+    # The short way in `_stems` (a known word no rule touches is kept as it is) must give
+    # what the rules one by one give.
+    detector = shipped().red_flags_detector
+    text = " ".join(words)
+    assert detector._stems(text) == _without_short_way(detector)._stems(text)
+
+
+def test_a_known_word_is_its_own_correction() -> None:
+    # `_stems` keeps a known word as it is instead of asking the corrector: the corrector
+    # must give every known word back unchanged.
+    detector = shipped().red_flags_detector
+    for word in sorted(detector.normaliser.vocabulary):
+        assert detector._correct(word) == word
+
+
+def test_stems_short_way_covers_no_word_a_rule_rewrites() -> None:
+    detector = shipped().red_flags_detector
+    slow = _without_short_way(detector)
+    # Each vocabulary word alone, and after and before each rule's context words.
+    contexts = ["{}", "my {}", "{} of", "a {} of", "{} bit", "{} throw", "market {}", "up {} her"]
+    contexts += ["phone {}", "is an {}", "cross {}", "{} worried"]
+    for word in sorted(detector.normaliser.vocabulary):
+        for context in contexts:
+            text = context.format(word)
+            assert detector._stems(text) == slow._stems(text), text
+
+
+def _cue_one_by_one(raw: list[str], start: int, cues: list[tuple[str, ...]]) -> bool:
+    return any(
+        tuple(raw[p : p + len(cue)]) == cue
+        for cue in cues
+        for p in range(start, len(raw) - len(cue) + 1)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["i", "look", "after", "her", "what", "do"]), max_size=10),
+    st.integers(min_value=0, max_value=11),
+    st.lists(
+        st.lists(st.sampled_from(["i", "look", "after", "her", "what", "do"]), max_size=3).map(
+            tuple
+        ),
+        max_size=3,
+    ),
+)
+def test_cue_search_finds_what_a_word_by_word_search_finds(
+    raw: list[str], start: int, cues: list[tuple[str, ...]]
+) -> None:
+    # `_cue` jumps from one occurrence of a cue's first word to the next; it must find a cue
+    # exactly where trying every position does (an empty cue too, and past the end).
+    assert RedFlagDetector._cue(raw, start, cues) == _cue_one_by_one(raw, start, cues)
+
+
+def test_finding_hits_one_at_a_time_gives_the_hit_finding_them_all_first_gives() -> None:
+    # `check` stops at its first hit no rule rules out, so what comes after it in
+    # `_found` is never looked for; on every development message and every knowledge phrase
+    # it must answer as when every phrase and concept is found first.
+    kb = shipped()
+    detector = kb.red_flags_detector
+    eager = copy.copy(detector)
+    found = type(detector)._found
+    eager._found = lambda *args: iter(list(found(detector, *args)))  # type: ignore[method-assign]
+    eval_dir = SHIPPED_KB.parent / "tests" / "eval"
+    texts = [case.text for path in sorted(eval_dir.glob("dev*.yaml")) for case in load_cases(path)]
+    texts += [p for c in kb.red_flags.categories for p in (*c.phrases, *c.unless)]
+    for text in texts:
+        assert detector.check(text) == eager.check(text), text
