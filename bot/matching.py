@@ -549,8 +549,9 @@ _VOWELS: Final = frozenset("aeiou")
 
 
 # Roots kept apart from their "e" form: "losing weight" is what people report, "to lose
-# weight" what they want, and the red-flag check must tell the two apart.
-_NO_E: Final = frozenset({"los"})
+# weight" what they want, and the red-flag check must tell the two apart; "pacing" (of
+# activity, a pain-management word) is not "pace", which "place" is one letter from.
+_NO_E: Final = frozenset({"los", "pac"})
 
 
 def _short_vowel(root: str) -> bool:
