@@ -18,11 +18,15 @@ EVAL = ROOT / "tests" / "eval"
 # current numbers). Raise them when the matcher improves; never lower them to pass.
 # Held-out sets: measured only, never tuned on; every dev* set is a tuning set.
 FLOORS = {
-    # Held out: measured only, never tuned on (90.6 / 95.6 / 98.0 / 2.7% when set).
+    # Held out: measured only, never tuned on (90.6 / 95.6 / 98.0 / 2.7% when set; 91.1 / 97.1
+    # / 98.0 / 2.4% after the third round).
     "heldout.yaml": {"top1": 0.89, "rejection": 0.94, "recall": 0.97, "false_urgent": 0.03},
     # Second held-out set, written blind after this round's tuning had begun; first run
     # 88.3 / 86.9 / 100 / 3.6%.
     "heldout2.yaml": {"top1": 0.87, "rejection": 0.85, "recall": 0.98, "false_urgent": 0.045},
+    # Third held-out set, written blind at the start of the third round: first run 90.6 / 93.5
+    # / 100 / 1.6%, 90.3 / 93.5 / 100 / 1.4% at the round's end.
+    "heldout3.yaml": {"top1": 0.88, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.02},
     # Tuning sets (figures when set: dev 97.9/100/100/0.0, dev2 95.8/100/100/0.8,
     # dev3 97.5/98.3/-/0.2).
     "dev.yaml": {"top1": 0.96, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
@@ -61,7 +65,7 @@ def test_figures_hold_their_floors(name: str) -> None:
     assert r.false_urgent <= floors["false_urgent"]
 
 
-@pytest.mark.parametrize("name", ["heldout.yaml", "heldout2.yaml"])
+@pytest.mark.parametrize("name", ["heldout.yaml", "heldout2.yaml", "heldout3.yaml"])
 def test_sets_have_the_promised_mix(name: str) -> None:
     r = report(name)
     assert len(r.outcomes) >= 250
