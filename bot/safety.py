@@ -338,6 +338,15 @@ _DENIABLE: Final = frozenset(
         "numb numbness tingling tingly weak weakness leak leaks leaking trouble problem"
     )
 )
+# Symptom words a negation reaches across in a list: "no bladder or bowel problems".
+_LIST_JOINS: Final = frozenset(words("or nor and"))
+_LISTED_SYMPTOMS: Final = frozenset(
+    stem(w)
+    for w in words(
+        "bladder bowel bowels fever fevers temperature temp chills sweats numbness numb "
+        "tingling weakness leaks leaking problems issues night weight trouble"
+    )
+)
 # A test or check for the symptom that came back clear: "checked for infection and everything
 # came back clear", "cancer was ruled out".
 _CHECKED_FOR: Final = (
@@ -1331,4 +1340,11 @@ class RedFlagDetector:
         # starts at "me" ("gets me up at night" found out of order).
         if p > 0 and raw[p] in _NEGATED_VERBS:
             p -= 1
+        # A list of symptoms shares its negation: "no bladder or numbness issues", "no fever
+        # or chills". Only over symptom words: "not sure and numb down there" is no denial.
+        for _ in range(3):
+            if p > 0 and raw[p] in _LIST_JOINS and raw[p - 1] in _LISTED_SYMPTOMS:
+                p -= 2
+                while p >= 0 and raw[p] in _NEGATION_SKIP:
+                    p -= 1
         return p >= 0 and raw[p] in _NEGATIONS and raw[p] not in phrase

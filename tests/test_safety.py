@@ -576,6 +576,8 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         # A symptom word denied right before it, even where negation is not otherwise trusted.
         "no numbness anywhere, legs strong, just a stiff back",
         "no trouble peeing, just stiff after moving house",
+        # A list of symptoms shares its negation.
+        "no fever or chills, just a stiff back",
         # A check for it that came back clear.
         "the GP tested for infection and it came back clear, can physio help my back?",
         "cancer was ruled out, can I start core work?",
@@ -597,7 +599,14 @@ _RED_FLAGS_FOR_PREFIXES = [
 ]
 # Harmless negated chatter before a red flag never cancels it: an all-clear is a phrase of its
 # own, a negation only denies the word right after it.
-_NEGATED_CHATTER = ["not sure but ", "no idea, ", "not tired. ", "I don't know, ", "no worries, "]
+_NEGATED_CHATTER = [
+    "not sure but ",
+    "no idea, ",
+    "not tired. ",
+    "I don't know, ",
+    "no worries, ",
+    "not sure and ",
+]
 
 
 @pytest.mark.parametrize("chatter", _NEGATED_CHATTER)
