@@ -627,6 +627,18 @@ def _in_order(
     return found
 
 
+def _cue_places(
+    raw: Sequence[str], cues: Sequence[tuple[str, ...]], first: int, end_by: int
+) -> Iterator[tuple[int, int]]:
+    """(at, end) wherever a cue stands as ``raw[at:end]``, with ``first <= at`` and
+    ``end <= end_by``; cue by cue, in message order."""
+    for cue in cues:
+        size = len(cue)
+        for at in range(max(0, first), min(end_by, len(raw)) - size + 1):
+            if tuple(raw[at : at + size]) == cue:
+                yield at, at + size
+
+
 def _concept_spans(
     concept: _Concept, positions: dict[str, list[int]], present: AbstractSet[str]
 ) -> list[tuple[int, int, tuple[int, ...]]]:
@@ -1226,38 +1238,32 @@ class RedFlagDetector:
     ) -> bool:
         """Whether a check for the symptom came back clear, in its own sentence: "checked
         for infection, all clear", or it was "ruled out"."""
-        same = [p for p in range(len(raw)) if sentence[p] == sentence[start]]
-        after = [raw[p] for p in same if p > last]
-        size = len(self.ruled_out)
-        if any(tuple(after[i : i + size]) == self.ruled_out for i in range(min(3, len(after)))):
+        own = sentence[start]
+        if any(
+            sentence[at] == own and sentence[end - 1] == own
+            for at, end in _cue_places(
+                raw, [self.ruled_out], last + 1, last + 3 + len(self.ruled_out)
+            )
+        ):
             return True
-        if _CLEAR.isdisjoint(after):
+        if _CLEAR.isdisjoint(raw[p] for p in range(last + 1, len(raw)) if sentence[p] == own):
             return False
-        for cue in self.checked_cues:
-            size = len(cue)
-            for at in range(max(0, start - size - 3), start - size + 1):
-                if sentence[at] == sentence[start] and tuple(raw[at : at + size]) == cue:
-                    return True
-        return False
+        return any(
+            start - end <= 3 and sentence[at] == own
+            for at, end in _cue_places(raw, self.checked_cues, 0, start)
+        )
 
     def _talked_about(
         self, raw: Sequence[str], start: int, last: int, sentence: Sequence[int]
     ) -> bool:
         """Whether the symptom at ``start``..``last`` is a subject of talk (`_TALKED_ABOUT`),
         not had: a cue shortly before it or among its words ("back pain a sign of cancer")."""
-        first = max(0, start - _TALK_REACH - 3)
-        for cue in self.talk_cues:
-            size = len(cue)
-            for at in range(first, last - size + 1):
-                end = at + size  # the cue is raw[at:end]
-                if (
-                    tuple(raw[at:end]) == cue
-                    and start - end <= _TALK_REACH
-                    and sentence[at] == sentence[start]
-                    and _SELF_AGAIN.isdisjoint(raw[end : last + 1])
-                ):
-                    return True
-        return False
+        return any(
+            start - end <= _TALK_REACH
+            and sentence[at] == sentence[start]
+            and _SELF_AGAIN.isdisjoint(raw[end : last + 1])
+            for at, end in _cue_places(raw, self.talk_cues, start - _TALK_REACH - 3, last)
+        )
 
     def _someone_else(self, raw: Sequence[str], start: int, last_self: int) -> bool:
         """Whether the symptom is someone else's and the writer does not ask for them."""
