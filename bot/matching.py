@@ -94,7 +94,7 @@ BACK_WORDS: Final = frozenset(
         """
     back backs spine spinal lumbar disc discs disk disks sciatica sciatic lumbago vertebra
     vertebrae tailbone coccyx backache backaches leg legs buttock buttocks bum glutes nerve
-    nerves hamstring hamstrings posture core
+    nerves hamstring hamstrings posture core blade blades scapula scapulae
     """
     )
 )
@@ -481,7 +481,7 @@ _TOPIC_ANCHORS: Final = frozenset(
     flexibility mobility exercise exercises workout plank planks pilates yoga swim swimming
     walking lift lifting lifted carry carrying bend bending bent kneel kneeling twist twisting pick
     open opening book booking booked rebook reschedule cancel seen visit visits contact call
-    ring email phone number slot slots available availability
+    ring email phone number slot slots available availability calling phoning whatsapp address
     espalda dolor duele fisio fisioterapia fisioterapeuta ejercicio ejercicios ciatica
     columna hernia cita citas postura estiramiento estiramientos rehabilitacion
     """

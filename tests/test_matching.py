@@ -61,6 +61,7 @@ def test_typos_are_corrected_against_the_vocabulary() -> None:
         ("SCIATIA??? 😫", "sciatica"),
         ("slipped disc physio?", "herniated-disc"),
         ("how can I book", "booking"),
+        ("can I message you on whatsapp instead of calling?", "booking"),  # a way to reach us
     ],
 )
 def test_answers_paraphrases(text: str, topic: str) -> None:
@@ -334,6 +335,8 @@ def test_domain_words_in_another_sense_are_not_answered(text: str) -> None:
         ("since we got the puppy, bending to the lead has made my back sore", True),
         ("cat cow stretch for a tight lower back?", True),
         ("my back up top near the shoulder blades aches", True),
+        ("can hands-on work get rid of the knot under my shoulder blade?", True),  # upper back
+        ("my shoulder clicks when I lift my arm", False),  # the shoulder itself
         ("does sitting at a desk hitting deadlines all day hurt your spine", True),
         ("slouched in front of the telly every night, is that doing me harm", True),
     ],
