@@ -43,6 +43,7 @@ from typing import Any, Final, Literal, NamedTuple
 from bot.knowledge import KnowledgeBase
 from bot.matching import Decision
 from bot.replies import Option, Reply
+from bot.routing import already_declines, decline_reply, route, small_talk_reply
 from bot.safety import RedFlagHit
 from bot.schema import AnswerId, Step, Topic
 from bot.screening import (
@@ -54,7 +55,6 @@ from bot.screening import (
     parse_answer,
     summary,
 )
-from bot.smalltalk import about_bot, declined, small_talk
 
 SCHEMA: Final = 3
 MAX_ACTION_BYTES: Final = 40
@@ -617,32 +617,20 @@ class Engine:
         if not text.strip():
             out.say(self.msg.ask_prompt)
             return
-        kind = small_talk(text, self.kb.language)
-        if kind is not None:
-            greeting = {
-                "hello": (self.msg.small_talk_hello, True),
-                "thanks": (self.msg.small_talk_thanks, False),
-                "bye": (self.msg.small_talk_bye, False),
-                "ok": (self.msg.small_talk_ok, True),
-            }
-            reply, with_menu = greeting[kind]
+        chosen = route(self.kb.matcher, text, self.kb.language)
+        if chosen.small_talk is not None:
+            reply, with_menu = small_talk_reply(self.msg, chosen.small_talk)
             out.say(reply, self._main_menu() if with_menu else ())
             return
-        rest = about_bot(text, self.kb.language)
-        if rest is not None:
-            # Said honestly first; a real question in the same message is still answered
-            # ("are you a bot or can physio help my back?"), on the rest of it only: "who
-            # programmed you" is no question about a treatment programme.
+        text, refusal, decision = chosen.text, chosen.declined, chosen.decision
+        if chosen.about_bot:
+            # Said honestly first; the menu only when no answer follows.
             out.effects.append(Count("about_bot"))
-            if not rest or self.kb.matcher.decide(rest).outcome != "answer":
-                out.say(self.msg.about_bot, self._main_menu())
-                return
-            out.say(self.msg.about_bot)
-            text = rest
-        refusal = declined(text, self.kb.language)
-        decision = self.kb.matcher.decide(text)
+            out.say(self.msg.about_bot, () if decision is not None else self._main_menu())
+        if decision is None:
+            return
         if refusal is not None:
-            decline = self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis
+            decline = decline_reply(self.msg, refusal)
             if decision.outcome == "unknown":
                 out.say(decline, self._main_menu())
                 out.effects.append(Count(f"declined:{refusal}"))
@@ -672,8 +660,7 @@ class Engine:
         topic_id = decision.topic_id if decision.outcome == "answer" else None
         if topic_id is None or topic_id not in self.kb.topics_by_id:
             return False
-        opening = fold(decline)[:30]
-        return bool(opening) and opening in fold(self.kb.topic(topic_id).answer)
+        return already_declines(self.kb.topic(topic_id).answer, decline)
 
     def _answer(self, topic: Topic, out: _Out, *, related: bool) -> None:
         links = [r for r in topic.related if r in self.kb.topics_by_id][:RELATED_LIMIT]
@@ -793,29 +780,24 @@ class Engine:
             self._screening_answer(state, answer, out)
             return
         # Not an answer: a question is answered and the step asked again.
-        kind = small_talk(text, self.kb.language)
-        if kind in ("hello", "thanks", "bye"):
-            chat = {
-                "hello": self.msg.small_talk_hello,
-                "thanks": self.msg.small_talk_thanks,
-                "bye": self.msg.small_talk_bye,
-            }
-            out.say(chat[kind])
+        chosen = route(self.kb.matcher, text, self.kb.language)
+        if chosen.small_talk in ("hello", "thanks", "bye"):
+            reply, _ = small_talk_reply(self.msg, chosen.small_talk)
+            out.say(reply)
             self._resume_screening(state, out)
             return
-        if kind is None and about_bot(text, self.kb.language) is not None:
-            out.say(self.msg.about_bot)
-            self._resume_screening(state, out)
-            return
-        if kind is None:
-            refusal = declined(text, self.kb.language)
-            decision = self.kb.matcher.decide(text)
-            decline = self.msg.decline_dose if refusal == "dose" else self.msg.decline_diagnosis
-            if refusal is not None and not self._already_says(decision, decline):
-                out.say(decline)
-            answered = decision.topic_id if decision.outcome == "answer" else None
-            if answered is not None and answered in self.kb.topics_by_id:
-                self._answer(self.kb.topic(answered), out, related=False)
+        if chosen.small_talk is None:
+            if chosen.about_bot:
+                out.say(self.msg.about_bot)
+            decision = chosen.decision
+            if decision is not None:
+                if chosen.declined is not None:
+                    decline = decline_reply(self.msg, chosen.declined)
+                    if not self._already_says(decision, decline):
+                        out.say(decline)
+                answered = decision.topic_id if decision.outcome == "answer" else None
+                if answered is not None and answered in self.kb.topics_by_id:
+                    self._answer(self.kb.topic(answered), out, related=False)
             if out.replies:
                 self._resume_screening(state, out)
                 return

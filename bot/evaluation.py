@@ -15,6 +15,7 @@ import yaml
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import Decision, Match, Matcher
+from bot.routing import already_declines, decline_reply, route, small_talk_reply
 from bot.safety import RedFlagDetector
 
 ALLOWED_KEYS = frozenset({"text", "expect", "also", "urgent", "category", "near_miss", "note"})
@@ -202,14 +203,23 @@ def _label(outcome: Outcome) -> str:
 
 
 def evaluate(
-    matcher: Matcher, detector: RedFlagDetector, cases: Iterable[Case], clock: Callable[[], float]
+    matcher: Matcher,
+    detector: RedFlagDetector,
+    cases: Iterable[Case],
+    clock: Callable[[], float],
+    language: str = "en",
 ) -> Report:
-    """Run every case through safety then matching, as the bot does, and compute the figures."""
+    """Run every case through safety then the engine's route, as the bot does, and compute the
+    figures (small talk and a lone question about the bot answer no topic)."""
     outcomes: list[Outcome] = []
     for case in cases:
         start = clock()
         hit = detector.check(case.text)
-        decision = matcher.decide(case.text)
+        if hit is not None:
+            decision = Decision("unknown", (), f"red flag `{hit.phrase}`")
+        else:
+            chosen = route(matcher, case.text, language)
+            decision = chosen.decision or Decision("unknown", (), "small talk or about the bot")
         outcomes.append(Outcome(case, decision, hit.category_id if hit else None, clock() - start))
     confusions: Counter[tuple[str, str]] = Counter()
     for o in outcomes:
@@ -328,27 +338,47 @@ class AskResult:
 
 
 def ask(kb: KnowledgeBase, text: str) -> AskResult:
-    """Red-flag check first, then matching; the text is what the bot would send."""
+    """Red-flag check first, then the engine's route; the text is what the bot would send
+    (its messages joined by blank lines)."""
     hit = kb.red_flags_detector.check(text)
     if hit is not None:
         category = next(c for c in kb.red_flags.categories if c.id == hit.category_id)
         answer = f"{kb.red_flags.message.strip()}\n\n{category.advice.strip()}"
         return AskResult(text, None, hit.score, True, (), answer, f"red flag `{hit.phrase}`")
-    decision = kb.matcher.decide(text)
     messages, buttons = kb.messages.messages, kb.messages.buttons
+    chosen = route(kb.matcher, text, kb.language)
+    if chosen.small_talk is not None:
+        reply, _ = small_talk_reply(messages, chosen.small_talk)
+        return AskResult(
+            text, None, 0.0, False, (), reply.strip(), f"small talk: {chosen.small_talk}"
+        )
+    said = [messages.about_bot.strip()] if chosen.about_bot else []
+    decision = chosen.decision
+    if decision is None:
+        return AskResult(text, None, 0.0, False, (), "\n\n".join(said), "asks about the bot")
+    if chosen.declined is not None:
+        decline = decline_reply(messages, chosen.declined).strip()
+        if decision.outcome == "unknown":
+            said.append(decline)
+            why = f"declines a {chosen.declined} question"
+            return AskResult(text, None, decision.score, False, (), "\n\n".join(said), why)
+        topic_id = decision.topic_id if decision.outcome == "answer" else None
+        if topic_id is None or not already_declines(kb.topic(topic_id).answer, decline):
+            said.append(decline)
     if decision.outcome == "answer" and decision.topic_id is not None:
         topic = kb.topic(decision.topic_id)
-        return AskResult(
-            text, topic.id, decision.score, False, (), topic.answer.strip(), decision.reason
-        )
+        said.append(topic.answer.strip())
+        answer = "\n\n".join(said)
+        return AskResult(text, topic.id, decision.score, False, (), answer, decision.reason)
     if decision.outcome == "suggest":
         ids = tuple(m.topic_id for m in decision.matches)
         choices = [f"- {kb.topic(i).title}" for i in ids] + [f"- {buttons.none_of_these}"]
-        answer = "\n".join([messages.did_you_mean.strip(), *choices])
+        said.append("\n".join([messages.did_you_mean.strip(), *choices]))
+        answer = "\n\n".join(said)
         return AskResult(text, None, decision.score, False, ids, answer, decision.reason)
     menu = [f"- {t.title}" for t in kb.topics]
-    answer = "\n".join([messages.unknown.strip(), *menu])
-    return AskResult(text, None, decision.score, False, (), answer, decision.reason)
+    said.append("\n".join([messages.unknown.strip(), *menu]))
+    return AskResult(text, None, decision.score, False, (), "\n\n".join(said), decision.reason)
 
 
 def format_report(report: Report, name: str, confusions: int = 10) -> str:

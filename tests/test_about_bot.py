@@ -72,3 +72,15 @@ def test_during_the_screening_the_question_is_answered_and_the_step_asked_again(
     _, replies, _ = engine.handle(session, Text("am i talking to a real person"), NOW)
     assert "not a person" in replies[0].text
     assert kb.screening.steps[0].question in replies[-1].text
+
+
+def test_during_the_screening_a_question_next_to_one_about_the_bot_is_answered(
+    kb: KnowledgeBase,
+) -> None:
+    engine = Engine(kb)
+    session, _, _ = engine.handle(None, Command("screen"), NOW)
+    text = "are you a bot or does physio help sciatica?"
+    _, replies, _ = engine.handle(session, Text(text), NOW)
+    assert "not a person" in replies[0].text
+    assert kb.topic("sciatica").answer.strip()[:60] in replies[1].text
+    assert kb.screening.steps[0].question in replies[-1].text

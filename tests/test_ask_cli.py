@@ -55,6 +55,28 @@ def test_unknown_has_the_dont_know_text_and_menu() -> None:
     assert shipped().topic("booking").title in obj["answer"]
 
 
+def test_ask_follows_the_engines_route_for_chat_the_bot_and_doses() -> None:
+    # What `ask` prints is what a user would be sent: no topic for small talk or for a
+    # question about the bot ("programmed" alone would match the treatment-plan topic).
+    messages = shipped().messages.messages
+    hello, about, dose = (
+        json.loads(line)
+        for line in run_ask(b"hi there\nwho programmed you\nwhat dose of ibuprofen is safe\n")
+    )
+    assert (hello["topic"], hello["answer"]) == (None, messages.small_talk_hello.strip())
+    assert (about["topic"], about["answer"]) == (None, messages.about_bot.strip())
+    assert dose["topic"] is None
+    assert dose["answer"].startswith(messages.decline_dose.strip())  # choices may follow
+
+
+def test_ask_answers_the_question_after_one_about_the_bot() -> None:
+    [line] = run_ask(b"", question="are you a bot or does physio help sciatica?")
+    obj = json.loads(line)
+    assert obj["topic"] == "sciatica"
+    about = shipped().messages.messages.about_bot.strip()
+    assert obj["answer"] == f"{about}\n\n{shipped().topic('sciatica').answer.strip()}"
+
+
 def test_every_line_gets_exactly_one_line_in_order() -> None:
     lines = [
         b"does physio help sciatica?",
