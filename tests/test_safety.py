@@ -417,6 +417,10 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("the painkillers aren't helping at all and it never lets up", "night-pain"),
         ("my vag feels numb since my back went", "cauda-equina"),
         ("body is very hot and back is paining, what to do", "fever"),
+        ("kal se potty pe control nahi hai aur kamar dard", "cauda-equina"),  # Hinglish
+        ("on the loo it feels like I'm sitting on a cushion, not my own skin", "cauda-equina"),
+        ("my legs feel like they aren't mine any more", "leg-weakness"),
+        ("awake at 3am again with my back, fourth night in a row", "night-pain"),
     ],
 )
 def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -> None:
