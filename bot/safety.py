@@ -287,8 +287,8 @@ _PEOPLE: Final = frozenset(
         "nephew niece grandma grandmother grandpa grandfather granny grandad nan nana gran "
         "twins grandkids grandchildren grandson granddaughter stepson stepdaughter "
         "friend mate flatmate housemate roommate neighbour neighbor colleague coworker boss "
-        "patient client resident "
-        "dog dogs cat cats puppy kitten pet someone somebody"
+        "patient client resident class pupils students everyone "
+        "dog dogs cat cats puppy kitten pet labrador horse pony rabbit someone somebody"
     )
 )
 _OTHERS: Final = frozenset(stem(w) for w in _PEOPLE)
@@ -325,6 +325,13 @@ _TALKED_ABOUT: Final = (
     "heard about",
     "essay",
     "assignment",
+    "coursework",
+    "homework",
+    "awareness",
+    "check for",
+    "checks for",
+    "checking for",
+    "screen for",
     "lecture",
 )
 # How many words before the symptom such a cue may stand.
@@ -336,6 +343,14 @@ _DENIABLE: Final = frozenset(
     stem(w)
     for w in words(
         "numb numbness tingling tingly weak weakness leak leaks leaking trouble problem"
+    )
+)
+# A denied symptom named as a matter, where negation is otherwise not trusted: "no bladder
+# issues", "no bowel or bladder stuff". Never "no bladder control": control is the symptom.
+_MATTERS: Final = frozenset(
+    stem(w)
+    for w in words(
+        "issue issues problem problems trouble troubles stuff symptom symptoms change changes"
     )
 )
 # Symptom words a negation reaches across in a list: "no bladder or bowel problems".
@@ -358,6 +373,7 @@ _CHECKED_FOR: Final = (
     "scanned for",
 )
 _CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
+_SCARE: Final = stem("scare")
 _INJURY: Final = "major-trauma"
 _POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
@@ -483,7 +499,13 @@ _SELF_CUES: Final = (
 # A screening question and its answer: "asked if/whether ... and I said no".
 _ASKED: Final = frozenset(stem(w) for w in words("asked asks asking ask"))
 _ANSWERED: Final = frozenset(stem(w) for w in words("said say told answered replied"))
-_ASKED_REACH: Final = 5
+_ASKED_REACH: Final = 8  # room for a list: "asked if I had any bladder or bowel problems"
+# "asked if I had any bladder problems, I don't": the bare denial, then the clause ends or
+# goes on with one of these; not "I don't know" or "I don't remember".
+_BARE_DENIALS: Final = frozenset(stem(w) for w in words("dont havent didnt hadnt"))
+_AFTER_DENIAL: Final = frozenset(
+    stem(w) for w in words("and so everything all thankfully luckily thank")
+)
 _ASKED_LINK: Final = frozenset(words("if whether weather about"))
 # Words allowed between "when I was" and an age: "when I was about 12".
 _AGE_SKIP: Final = frozenset(words("about around only just like maybe"))
@@ -1034,8 +1056,7 @@ class RedFlagDetector:
                 # "no numbness anywhere, legs strong" (but "no feeling", "no control" are
                 # the symptom, not its denial).
                 if not self.negatable[category] and any(
-                    raw[where[p]] in _DENIABLE and self._negated(raw, where[p], own_words)
-                    for p in starts
+                    self._denied_word(raw, where[p], own_words, clause, answered) for p in starts
                 ):
                     continue
                 if self._ruled_out(raw, where[lo], where[hi], sentence):
@@ -1237,8 +1258,13 @@ class RedFlagDetector:
         self, raw: Sequence[str], start: int, last: int, sentence: Sequence[int]
     ) -> bool:
         """Whether a check for the symptom came back clear, in its own sentence: "checked
-        for infection, all clear", or it was "ruled out"."""
+        for infection, all clear", it was "ruled out", or it was only "a scare"."""
         own = sentence[start]
+        if any(
+            raw[p + 1 : p + 2] == [_SCARE] and raw[p - 1] in ("a", "the")
+            for p in range(max(start, 1), last + 1)
+        ):
+            return True  # "had a cancer scare": a worry that turned out to be nothing
         if any(
             sentence[at] == own and sentence[end - 1] == own
             for at, end in _cue_places(
@@ -1309,6 +1335,35 @@ class RedFlagDetector:
                 return raw[p]
         return None
 
+    def _denied_word(
+        self,
+        raw: Sequence[str],
+        at: int,
+        own_words: frozenset[str],
+        clause: Sequence[int],
+        answered: AbstractSet[int],
+    ) -> bool:
+        """Where negation is not trusted, whether the symptom word at ``at`` is itself denied
+        ("no numbness", "no bladder issues") or answered no to ("any leaking? no to all",
+        "asked about bladder problems, I haven't"). Only a `_DENIABLE` word, or one named as
+        a matter (`_MATTERS` after it): "no bladder control" is the symptom."""
+        if raw[at] not in _DENIABLE:
+            # A bladder or bowel word only as a matter: "no bladder or bowel problems".
+            p = at + 1
+            while (
+                p < len(raw)
+                and raw[p] not in _MATTERS
+                and (raw[p] in _LISTED_SYMPTOMS or raw[p] in _LIST_JOINS)
+            ):
+                p += 1
+            if p == len(raw) or raw[p] not in _MATTERS:
+                return False
+        return (
+            self._negated(raw, at, own_words)
+            or clause[at] in answered
+            or self._answered_no(raw, at, clause)
+        )
+
     @staticmethod
     def _answered_no(raw: Sequence[str], start: int, clause: Sequence[int]) -> bool:
         """A screening question answered no: "the physio asked if I'd lost weight, I said no"."""
@@ -1324,9 +1379,21 @@ class RedFlagDetector:
         after = [
             t for p, t in enumerate(raw[start + 1 :], start + 1) if clause[p] == clause[start]
         ]
-        return any(
+        if any(
             after[i] in _ANSWERED and after[i + 1 : i + 2] == ["no"] for i in range(len(after))
-        )
+        ):
+            return True
+        # Or "I don't" / "I haven't" said bare, in that clause or the next one.
+        follow = [
+            t for p, t in enumerate(raw[start + 1 :], start + 1) if clause[p] == clause[start] + 1
+        ]
+        for words_after in (after, follow):
+            for i in range(len(words_after) - 1):
+                if words_after[i] == "i" and words_after[i + 1] in _BARE_DENIALS:
+                    rest = words_after[i + 2 : i + 3]
+                    if not rest or rest[0] in _AFTER_DENIAL:
+                        return True
+        return False
 
     @staticmethod
     def _negated(raw: Sequence[str], start: int, phrase: frozenset[str] = frozenset()) -> bool:

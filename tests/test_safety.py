@@ -553,6 +553,18 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
         ("no strength in my legs and my back hurts", "leg-weakness"),
         ("no control of my bladder and my back is agony", "cauda-equina"),
         ("they tested for cancer and found a tumour in my spine", "cancer"),
+        # Named as a matter only when a matter word follows: control is the symptom.
+        ("no bladder control since yesterday", "cauda-equina"),
+        # A bare "I don't" ends the answer; "I don't know" is no answer.
+        (
+            "the GP asked if I had bowel problems and I don't know, I've had accidents",
+            "cauda-equina",
+        ),
+        # A scare is "a cancer scare"; the writer's own cancer is still theirs.
+        ("I had a cancer scare years ago and now I have cancer again", "cancer"),
+        ("my cancer scared me but it's back now", "cancer"),
+        # "Without a diet" is the unexplained kind.
+        ("lost 8 kilos without being on a diet and my back aches", "weight-loss"),
     ],
 )
 def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: str) -> None:
@@ -585,6 +597,24 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         # A check for it that came back clear.
         "the GP tested for infection and it came back clear, can physio help my back?",
         "cancer was ruled out, can I start core work?",
+        # A bladder or bowel word denied as a matter, or a screening question answered no.
+        "herniated disc, no bowel or bladder problems, can physio help?",
+        "the nurse asked if I had any bowel or bladder issues, I haven't, thankfully",
+        "any numbness, any leaking? no to all of it, I just slouch",
+        # A scare, a clear biopsy, a fever years back, someone else's fever.
+        "had a cancer scare but it was nothing, how do I keep my back healthy?",
+        "my biopsy came back clear, what core exercises can I do?",
+        "had glandular fever at school years ago, is that why my back aches?",
+        "half the class has a fever but I'm fine, my back just aches from the tables",
+        # Other senses: a skill, tiredness, a foot something was dropped on, a cheek, a course.
+        "I'm useless at lifting with my legs, how do I learn?",
+        "legs dead tired after the half marathon, back tight too",
+        "dropped a tin on my foot, it's fine, how do I lift safely?",
+        "my cheek is still numb from the dentist, can I book physio for my back?",
+        "I coach a tumbling class, how do I protect my back?",
+        "down a stone on weight watchers, how do I keep my back happy?",
+        "how do I get out of bed in the morning without my back screaming?",
+        "do physios check for infections at the first visit?",
     ],
 )
 def test_talk_other_senses_and_all_clears_are_not_flagged(text: str) -> None:
