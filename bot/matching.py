@@ -118,7 +118,7 @@ OTHER_THERAPIES: Final = frozenset(
         """
     acupuncture acupuncturist chiropractor chiropractors chiropractic chiro chiros cupping
     reiki cbd osteopath osteopaths osteopathy osteopathic homeopathy homeopathic naturopath
-    reflexology needling
+    reflexology needling tens
     cbt counsellor counsellors counselor counselors counselling counseling psychotherapy
     psychotherapist psychotherapists psychologist psychologists psychiatrist psychiatrists
     hypnotherapy hypnotherapist hypnosis emdr
