@@ -1020,7 +1020,7 @@ class RedFlagDetector:
                         self.negatable[category]
                         and not _NEGATIONS.isdisjoint(raw[max(0, where[lo] - 3) : where[lo]])
                     )
-                    and not self._negated(raw, where[lo])
+                    and not self._negated(raw, clause, where[lo])
                     and not any(
                         raw[p] in _NEGATIONS and raw[p] not in veto.tokens
                         for p in range(where[lo], where[hi] + 1)
@@ -1047,7 +1047,7 @@ class RedFlagDetector:
                 if self._talked_about(raw, where[lo], where[hi], sentence):
                     continue
                 if self.negatable[category] and (
-                    any(self._negated(raw, where[p], own_words) for p in starts)
+                    any(self._negated(raw, clause, where[p], own_words) for p in starts)
                     or self._answered_no(raw, where[lo], clause)
                     or clause[where[lo]] in answered
                 ):
@@ -1185,7 +1185,7 @@ class RedFlagDetector:
             return any(
                 clause[where[lo]] == own
                 and clause[where[lo + len(marker) - 1]] == own
-                and not self._negated(raw, where[lo])
+                and not self._negated(raw, clause, where[lo])
                 for marker in markers
                 for lo in positions.get(marker[0], ())
                 if tuple(kept[lo : lo + len(marker)]) == marker
@@ -1359,7 +1359,7 @@ class RedFlagDetector:
             if p == len(raw) or raw[p] not in _MATTERS:
                 return False
         return (
-            self._negated(raw, at, own_words)
+            self._negated(raw, clause, at, own_words)
             or clause[at] in answered
             or self._answered_no(raw, at, clause)
         )
@@ -1396,8 +1396,14 @@ class RedFlagDetector:
         return False
 
     @staticmethod
-    def _negated(raw: Sequence[str], start: int, phrase: frozenset[str] = frozenset()) -> bool:
-        """Whether an explicit negation stands right before the symptom ("no fever").
+    def _negated(
+        raw: Sequence[str],
+        clause: Sequence[int],
+        start: int,
+        phrase: frozenset[str] = frozenset(),
+    ) -> bool:
+        """Whether an explicit negation stands right before the symptom ("no fever"), in its
+        own clause: "Numbness? No. Leaking? Yes" does not deny the leaking.
 
         A negation that is one of the matched ``phrase``'s words ("not sleeping") is part
         of the symptom, not a denial of it.
@@ -1420,4 +1426,6 @@ class RedFlagDetector:
                 p -= 2
                 while p >= 0 and raw[p] in _NEGATION_SKIP:
                     p -= 1
-        return p >= 0 and raw[p] in _NEGATIONS and raw[p] not in phrase
+        return (
+            p >= 0 and clause[p] == clause[start] and raw[p] in _NEGATIONS and raw[p] not in phrase
+        )

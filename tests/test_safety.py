@@ -565,6 +565,9 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
         ("my cancer scared me but it's back now", "cancer"),
         # "Without a diet" is the unexplained kind.
         ("lost 8 kilos without being on a diet and my back aches", "weight-loss"),
+        # A "no" answers its own question only: the next one can still be a yes.
+        ("any numbness? no. any leaking? yes a bit", "cauda-equina"),
+        ("Fever? No. Bladder leaking? a little", "cauda-equina"),
     ],
 )
 def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: str) -> None:
