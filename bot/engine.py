@@ -43,7 +43,13 @@ from typing import Any, Final, Literal, NamedTuple
 from bot.knowledge import KnowledgeBase
 from bot.matching import Decision
 from bot.replies import Option, Reply
-from bot.routing import already_declines, decline_reply, route, small_talk_reply
+from bot.routing import (
+    already_declines,
+    decline_reply,
+    route,
+    small_talk_reply,
+    warning_signs_reply,
+)
 from bot.safety import RedFlagHit
 from bot.schema import AnswerId, Step, Topic
 from bot.screening import (
@@ -622,6 +628,10 @@ class Engine:
             reply, with_menu = small_talk_reply(self.msg, chosen.small_talk)
             out.say(reply, self._main_menu() if with_menu else ())
             return
+        if chosen.warning_signs:
+            out.say(warning_signs_reply(self.msg, self.kb.red_flags), self._main_menu())
+            out.effects.append(Count("warning_signs"))
+            return
         text, refusal, decision = chosen.text, chosen.declined, chosen.decision
         if chosen.about_bot:
             # Said honestly first; the menu only when no answer follows.
@@ -784,6 +794,10 @@ class Engine:
         if chosen.small_talk in ("hello", "thanks", "bye"):
             reply, _ = small_talk_reply(self.msg, chosen.small_talk)
             out.say(reply)
+            self._resume_screening(state, out)
+            return
+        if chosen.warning_signs:
+            out.say(warning_signs_reply(self.msg, self.kb.red_flags))
             self._resume_screening(state, out)
             return
         if chosen.small_talk is None:

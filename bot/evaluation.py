@@ -15,7 +15,13 @@ import yaml
 
 from bot.knowledge import KnowledgeBase
 from bot.matching import Decision, Match, Matcher
-from bot.routing import already_declines, decline_reply, route, small_talk_reply
+from bot.routing import (
+    already_declines,
+    decline_reply,
+    route,
+    small_talk_reply,
+    warning_signs_reply,
+)
 from bot.safety import RedFlagDetector
 
 ALLOWED_KEYS = frozenset({"text", "expect", "also", "urgent", "category", "near_miss", "note"})
@@ -352,6 +358,9 @@ def ask(kb: KnowledgeBase, text: str) -> AskResult:
         return AskResult(
             text, None, 0.0, False, (), reply.strip(), f"small talk: {chosen.small_talk}"
         )
+    if chosen.warning_signs:
+        reply = warning_signs_reply(messages, kb.red_flags)
+        return AskResult(text, None, 0.0, False, (), reply, "asks for the warning signs")
     said = [messages.about_bot.strip()] if chosen.about_bot else []
     decision = chosen.decision
     if decision is None:

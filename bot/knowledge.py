@@ -64,7 +64,7 @@ REQUIRED_TOPIC_IDS: Final = (
     "booking",
 )
 # Placeholders filled in at reply time by the engine, allowed in any text.
-RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title", "phone"})
+RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title", "phone", "signs"})
 MIN_QUESTIONS: Final = 8
 NEAR_DUPLICATE_SCORE: Final = 95.0
 

@@ -6,22 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.matching import Decision, Matcher
-from bot.schema import Messages
+from bot.schema import Messages, RedFlagsFile
 from bot.screening import fold
-from bot.smalltalk import Decline, SmallTalk, about_bot, declined, small_talk
+from bot.smalltalk import Decline, SmallTalk, about_bot, asks_warning_signs, declined, small_talk
 
 
 @dataclass(frozen=True)
 class Route:
-    """What to say: small talk, the about-the-bot reply, a decline, and the matcher's decision.
+    """What to say: small talk, the about-the-bot reply, the warning signs, a decline, and the
+    matcher's decision.
 
-    ``decision`` is None when nothing is matched (small talk, or a question about the bot with
-    no answerable question beside it); ``text`` is what was matched.
+    ``decision`` is None when nothing is matched (small talk, a question about the warning
+    signs, or one about the bot with no answerable question beside it); ``text`` is what was
+    matched.
     """
 
     text: str
     small_talk: SmallTalk | None = None
     about_bot: bool = False
+    warning_signs: bool = False
     declined: Decline | None = None
     decision: Decision | None = None
 
@@ -46,6 +49,10 @@ def route(matcher: Matcher, text: str, language: str = "en") -> Route:
         if decision is None or decision.outcome != "answer":
             return Route(text, about_bot=True)
         return Route(rest, about_bot=True, declined=declined(rest, language), decision=decision)
+    if asks_warning_signs(text, language):
+        # "When is back pain an emergency?": the warning signs, never a topic that happens to
+        # share its words ("physio", "instead").
+        return Route(text, warning_signs=True)
     return Route(text, declined=declined(text, language), decision=matcher.decide(text))
 
 
@@ -69,3 +76,9 @@ def already_declines(answer: str, decline: str) -> bool:
     """Whether a topic's answer declines in the decline's own words (so it is said once)."""
     opening = fold(decline)[:30]
     return bool(opening) and opening in fold(answer)
+
+
+def warning_signs_reply(messages: Messages, red_flags: RedFlagsFile) -> str:
+    """The warning signs: the message with every red-flag title, one per line."""
+    signs = "\n".join(f"- {category.title}" for category in red_flags.categories)
+    return messages.warning_signs.strip().replace("{signs}", signs)

@@ -203,6 +203,18 @@ class Messages(Strict):
         ),
         description="When asked what the bot is ('are you a real person?', 'who made you').",
     )
+    warning_signs: Text = Field(
+        default=(
+            "Back pain needs urgent medical help, not a physical therapy appointment, when it"
+            " comes with any of these:\n{signs}\n\nIf you have one of them now, call"
+            " {clinic.emergency_number} or go to the nearest emergency department; if you're not"
+            " sure, it is still safer to call. This is general information, not a diagnosis."
+        ),
+        description=(
+            "When asked which symptoms make back pain urgent ('when is back pain an"
+            " emergency?'). {signs} becomes the red-flag titles, one per line."
+        ),
+    )
     red_flag_reminder: Text = Field(
         description="Before /screen when an urgent symptom was mentioned earlier."
     )

@@ -126,6 +126,56 @@ def about_bot(text: str, language: str = "en") -> str | None:
     return None
 
 
+# Asking which symptoms make back pain urgent ("when is back pain an emergency?", "what are the
+# red flags?", "which symptoms mean A&E instead of physio?"). Only reached when the red-flag
+# check found none in the message: the answer is the list of warning signs, not a topic.
+_URGENT_PLACE = (
+    r"(?:a e|a and e|accident and emergency|the er|er|emergency|the emergency room|hospital"
+    r"|urgent care|999|911|112)"
+)
+_WARNING_SIGNS: Final[Mapping[str, re.Pattern[str]]] = {
+    "en": re.compile(
+        r"\b(?:what|which|list|tell me|explain)(?: \w+){0,3} "
+        r"(?:red ?flags?|warning signs?|danger signs?)\b"
+        r"|\b(?:red ?flags?|warning signs?|danger signs?) (?:for|of|to watch|to look)\b"
+        r"|\bwhen (?:is|does|would|should) (?:back pain|backache|back ache|it|my back pain|"
+        r"lower back pain|a bad back) (?:an? |be |become |turn into an? )?"
+        r"(?:emergency|serious|dangerous|urgent)\b"
+        r"|\bhow (?:do|can|would) (?:i|you) (?:know|tell) (?:if|when|whether) (?:back pain|it|"
+        r"my back pain|my back|this) (?:is|needs|means) (?:an? )?(?:emergency|serious|urgent"
+        r"|dangerous)\b"
+        r"|\b(?:what|which)(?: \w+){0,3} (?:symptoms|signs)\b.{0,60}"
+        r"\b(?:emergency|urgent|serious|dangerous|worry|worried|worrying)\b"
+        r"|\b(?:what|which)(?: \w+){0,3} (?:symptoms|signs)\b.{0,60}\b(?:go to|see|call|visit) "
+        + _URGENT_PLACE
+        + r"\b"
+        r"|\bwhen (?:should|do|would) (?:i|you|someone|people) (?:go to|see|call|visit) "
+        + _URGENT_PLACE
+        + r"\b"
+        r"|\bwhat (?:is|are|s) (?:the )?cauda equina(?: syndrome)?\b"
+    ),
+    "es": re.compile(
+        r"\bsenales? de alarma\b|\bsignos? de alarma\b|\bbanderas? rojas?\b"
+        r"|\bcuando (?:es|se considera|hay que preocuparse|debo preocuparme)\b.{0,30}"
+        r"\b(?:urgente|grave|emergencia|peligroso)\b"
+        r"|\bcuando (?:es|son) (?:urgente|grave|una emergencia)\b"
+        r"|\bcuando (?:debo|tengo que|hay que) ir a (?:urgencias|emergencias|el hospital"
+        r"|un medico|el medico)\b"
+        r"|\bque sintomas\b.{0,60}\b(?:urgencias|urgente|grave|emergencia|preocupar)\b"
+    ),
+}
+
+
+def asks_warning_signs(text: str, language: str = "en") -> bool:
+    """Whether a message asks which symptoms make back pain urgent, not about having one.
+
+    ``language``: the conversation's language; its pattern is tried, and the English one.
+    """
+    folded = unaccented(fold(text))
+    patterns = (_WARNING_SIGNS.get(language, _WARNING_SIGNS["en"]), _WARNING_SIGNS["en"])
+    return any(pattern.search(folded) for pattern in patterns)
+
+
 # Asking what is wrong, what a scan shows, or whether "it is" a named condition: the bot gives
 # information, not a diagnosis. Phrases are matched on folded text (no apostrophes).
 _DIAGNOSIS_EN: Final = re.compile(
