@@ -347,6 +347,15 @@ def test_another_subject_next_to_the_writers_back_is_still_covered(
     assert (shipped().matcher.not_covered(text) is None) == covered
 
 
+def test_a_drug_named_next_to_a_physio_question_is_about_needing_less_of_it() -> None:
+    # The drug is a painkiller to the matcher (synonyms.yaml), so the PT question is answered;
+    # asking for a dose of it is still not covered.
+    matcher = shipped().matcher
+    decision = matcher.decide("can physio get me off tramadol eventually")
+    assert (decision.outcome, decision.topic_id) == ("answer", "pain-relief"), decision
+    assert matcher.decide("how much tramadol can I take for my back").outcome != "answer"
+
+
 def test_asking_how_to_reach_the_clinic_is_a_booking_question() -> None:
     # "whatsapp" and "based" are words the base never uses; calling and the address anchor it.
     for text in (
