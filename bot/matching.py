@@ -560,11 +560,18 @@ def _short_vowel(root: str) -> bool:
     return a not in _VOWELS and b in _VOWELS and c not in _VOWELS and c not in "wxy"
 
 
+# Nouns whose "-ing" is no verb ending, where stripping it makes another word: "evening" is
+# not "even" ("even at rest", "even lying down").
+_NOUNS_IN_ING: Final = {"evening": "evening", "evenings": "evening"}
+
+
 @lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """A light, consistent suffix strip: the same on both sides is what matters, not grammar."""
     if len(token) <= 3 or token.isdigit():
         return token
+    if token in _NOUNS_IN_ING:
+        return _NOUNS_IN_ING[token]
     if token.endswith("ness") and len(token) > 6:
         token = token[:-4]  # numbness -> numb, weakness -> weak
     if token.endswith("ies") and len(token) > 4:

@@ -29,6 +29,10 @@ def test_tokenize_folds_case_punctuation_emoji_and_repeats() -> None:
     assert tokenize("Can't   SLEEEEP!!! 😩 ﬁne") == ["cant", "sleep", "fine"]
 
 
+def test_evening_is_not_even() -> None:
+    assert stem("evening") == stem("evenings") != stem("even")
+
+
 def test_stem_is_the_same_for_inflections() -> None:
     assert stem("stretches") == stem("stretching") == stem("stretch")
     assert stem("sitting") == stem("sit")
@@ -345,6 +349,12 @@ def test_another_subject_next_to_the_writers_back_is_still_covered(
     text: str, covered: bool
 ) -> None:
     assert (shipped().matcher.not_covered(text) is None) == covered
+
+
+def test_evening_appointments_are_a_booking_question() -> None:
+    # "evening" used to stem to "even", a word of many topics' questions.
+    decision = shipped().matcher.decide("any evening appointments? I work 9-5")
+    assert (decision.outcome, decision.topic_id) == ("answer", "booking"), decision
 
 
 def test_a_drug_named_next_to_a_physio_question_is_about_needing_less_of_it() -> None:
