@@ -1014,6 +1014,9 @@ class RedFlagDetector:
                     (lo - veto.reach, hi + veto.reach, clause[where[hi]])
                     for veto in (unless[n] for n in self._veto_candidates(category, present))
                     for lo, hi in self._veto_spans(category, veto.tokens, positions)
+                    # An all-clear is said in one clause: "busy at work but at night it wakes
+                    # me" is no "work nights".
+                    if clause[where[lo]] == clause[where[hi]]
                     # "not trying to lose weight": where negation is trusted, one a few words
                     # before it counts too (not in bladder lists: "no numbness, bladder fine").
                     if not (

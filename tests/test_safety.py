@@ -421,6 +421,18 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("on the loo it feels like I'm sitting on a cushion, not my own skin", "cauda-equina"),
         ("my legs feel like they aren't mine any more", "leg-weakness"),
         ("awake at 3am again with my back, fourth night in a row", "night-pain"),
+        ("I can't feel a tampon going in, my back has been bad all week", "cauda-equina"),
+        ("my legs have gone floppy, they don't listen to me when I walk", "leg-weakness"),
+        ("both feet are numbish on the pedals and my back is sore", "leg-weakness"),
+        ("having body heat since yesterday and my back pains a lot", "fever"),
+        ("the thermometer keeps reading high and my back aches", "fever"),
+        ("I come off a scaffold on Monday, only a couple of metres", "major-trauma"),
+        ("went into a tree skiing and my back is killing me", "major-trauma"),
+        ("came off the high board badly and my back hurts", "major-trauma"),
+        ("on letrozole after breast ca and my back is getting worse", "cancer"),
+        ("nothing makes any difference to this back pain, rest or moving", "night-pain"),
+        # An all-clear is said in one clause: "at work but at night" is no "work nights".
+        ("fine when I'm busy at work but at night it ramps up and wakes me", "night-pain"),
     ],
 )
 def test_dialect_objects_and_new_wordings_are_caught(text: str, category: str) -> None:
@@ -618,6 +630,8 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         "down a stone on weight watchers, how do I keep my back happy?",
         "how do I get out of bed in the morning without my back screaming?",
         "do physios check for infections at the first visit?",
+        "is the physio part of the cancer rehab team at the hospital?",
+        "how much is your weight loss programme for people with back pain?",
     ],
 )
 def test_talk_other_senses_and_all_clears_are_not_flagged(text: str) -> None:
