@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -537,6 +538,38 @@ _NOT_TEMPERATURE_UNITS: Final = frozenset(
     )
 )
 _TEMPERATURE_WORDS: Final = re.compile(r"\b(temp|temperature|thermometer|fever|reading)", re.I)
+# Two body weights, the later one lower: "he weighed 70kg in spring and he's 61kg now" is
+# weight lost, told as numbers. Only with a past cue before the first and a "now" cue by the
+# second, so a goal ("I'm 95kg and want to get to 85kg") is no loss.
+_WEIGHT: Final = re.compile(
+    r"(?<![\d.,])(\d{1,3}(?:[.,]\d)?)\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds|st|stone)\b", re.I
+)
+_WEIGHT_BEFORE: Final = re.compile(
+    r"\b(?:weighed|weighing|was|were|used to (?:be|weigh)|went from|dropped from|down from)\b",
+    re.I,
+)
+_WEIGHT_NOW: Final = re.compile(r"\b(?:now|today|currently|down to|only)\b", re.I)
+_TO_KG: Final = {"lb": 0.4536, "lbs": 0.4536, "pounds": 0.4536, "st": 6.35, "stone": 6.35}
+
+
+def read_weights(text: str) -> str:
+    """The text with "lost weight" put after a lower second body weight (see `_WEIGHT`)."""
+    readings = list(_WEIGHT.finditer(text))
+    for first, second in itertools.pairwise(readings):
+        a, b = (
+            float(m.group(1).replace(",", ".")) * _TO_KG.get(m.group(2).casefold(), 1.0)
+            for m in (first, second)
+        )
+        if not (b <= a * 0.95 and a - b >= 3):
+            continue
+        if _WEIGHT_BEFORE.search(text[max(0, first.start() - 30) : first.start()]) is None:
+            continue
+        if _WEIGHT_NOW.search(text[max(0, second.start() - 25) : second.end() + 10]) is None:
+            continue
+        return f"{text[: second.end()]} lost weight {text[second.end() :]}"
+    return text
+
+
 # Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
 # A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.", "4 in the morning") is read
@@ -958,6 +991,8 @@ class RedFlagDetector:
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
+        if _READING_CUE.search(text) is not None:
+            text = read_weights(text)
         if _SMALL_HOURS_CUE.search(text) is not None:
             text = _SMALL_HOURS.sub(" small hours ", text)
         if _STAR_SIGN_CUE.search(text) is not None:

@@ -431,6 +431,9 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("came off the high board badly and my back hurts", "major-trauma"),
         ("on letrozole after breast ca and my back is getting worse", "cancer"),
         ("nothing makes any difference to this back pain, rest or moving", "night-pain"),
+        # Weight lost, told as two numbers.
+        ("my dad weighed 70kg at his check-up in spring and he's 61kg now", "weight-loss"),
+        ("used to be 12 stone, now 10 stone and my back aches", "weight-loss"),
         # An all-clear is said in one clause: "at work but at night" is no "work nights".
         ("fine when I'm busy at work but at night it ramps up and wakes me", "night-pain"),
     ],
@@ -631,6 +634,10 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         "how do I get out of bed in the morning without my back screaming?",
         "do physios check for infections at the first visit?",
         "is the physio part of the cancer rehab team at the hospital?",
+        # A goal, a gain, or a loss on purpose, in numbers.
+        "I'm 95kg and want to get to 85kg, will physio help my back?",
+        "I was 60kg, now 70kg and my back hurts more",
+        "I was 90kg in January and I'm 82kg now thanks to slimming world",
         "how much is your weight loss programme for people with back pain?",
     ],
 )
