@@ -19,9 +19,9 @@ from pydantic_core import ErrorDetails
 from rapidfuzz import fuzz, process
 
 from bot.config import ClinicSettings, MatchingSettings
-from bot.matching import Matcher, Normaliser
+from bot.matching import STOP_WORDS, Matcher, Normaliser, stem
 from bot.problems import KnowledgeError, Problem
-from bot.safety import RedFlagDetector
+from bot.safety import NEGATION_STEMS, RedFlagDetector
 from bot.schema import (
     ANSWER_IDS,
     FILE_MODELS,
@@ -859,6 +859,7 @@ def load_knowledge(
     matcher, detector = build_matching(faq, synonyms, red_flags, matching)
     if lint:
         warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
+        warnings.extend(_lint_red_flag_words(red_flags, detector, documents["red_flags.yaml"]))
     base = KnowledgeBase(
         directory=directory,
         faq=faq,
@@ -887,6 +888,38 @@ def build_matching(
     normaliser = Normaliser.build(texts, synonyms, settings.typo_cutoff)
     matcher = Matcher(faq, synonyms, settings, normaliser)
     return matcher, RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)
+
+
+def _lint_red_flag_words(
+    red_flags: RedFlagsFile, detector: RedFlagDetector, doc: YamlDocument
+) -> list[Problem]:
+    """A phrase of several words that shrinks to one common word matches far too much."""
+    common = {stem(w) for w in STOP_WORDS} | NEGATION_STEMS
+    places: list[tuple[PathKey, str]] = []
+    for i, category in enumerate(red_flags.categories):
+        places += [(("categories", i, "phrases", j), p) for j, p in enumerate(category.phrases)]
+        places += [(("categories", i, "unless", j), p) for j, p in enumerate(category.unless)]
+        for j, concept in enumerate(category.concepts):
+            for k, group in enumerate(concept.all_of):
+                places += [
+                    (("categories", i, "concepts", j, "all_of", k, m), option)
+                    for m, option in enumerate(group)
+                ]
+    warnings: list[Problem] = []
+    for path, text in places:
+        tokens = detector.words_of(text)
+        if len(text.split()) > 1 and len(tokens) == 1 and tokens[0] in common:
+            warnings.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    dotted_path(path),
+                    f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
+                    " common to count), so it matches almost any message",
+                    "name what matters in other words, e.g. `not my own` instead of `not mine`",
+                )
+            )
+    return warnings
 
 
 def _lint_matching(faq: FaqFile, matcher: Matcher, doc: YamlDocument) -> list[Problem]:

@@ -420,6 +420,8 @@ _NEGATIONS: Final = frozenset(
         "no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero nobody"
     )
 )
+# For the knowledge lint: a phrase that shrinks to one of these matches any denial.
+NEGATION_STEMS: Final = _NEGATIONS
 _NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real at"))
 _NEGATED_VERBS: Final = frozenset(
     stem(w) for w in words("wake wakes keep keeps get gets have has feel feels")
@@ -909,6 +911,10 @@ class RedFlagDetector:
     def _sequences(self, phrases: Sequence[str]) -> tuple[tuple[str, ...], ...]:
         """Phrases as stemmed word sequences, filler kept: cues are matched word for word."""
         return tuple(t for t in (tuple(self._stems(p)) for p in phrases) if t)
+
+    def words_of(self, text: str) -> tuple[str, ...]:
+        """The words of a knowledge phrase that count when matching (filler dropped)."""
+        return self._tokens(text, correct=False)
 
     def _tokens(self, text: str, *, correct: bool) -> tuple[str, ...]:
         # Knowledge phrases read clock times as messages do: "up at 2am" is "up small hours".

@@ -286,3 +286,22 @@ def test_yaml_tags_are_refused_by_name_in_knowledge_and_config(tmp_path: Path, n
         load_settings(config, env={})
     assert f"{config}:2:" in str(refused.value)
     assert f"unsupported YAML tag `{tag}`" in str(refused.value)
+
+
+def test_lint_warns_about_a_red_flag_phrase_that_shrinks_to_one_common_word(
+    kb_copy: Path,
+) -> None:
+    # "mine" is filler, so "not mine" would be read as a bare "not": any denial next to a leg
+    # word ("my legs are not sore") would be leg weakness.
+    text = (kb_copy / "red_flags.yaml").read_text(encoding="utf-8")
+    marker = "          - [leg, legs, feet, foot, thigh, thighs, knees]\n          - [weak,"
+    assert marker in text
+    text = text.replace(marker, marker.replace("- [weak,", "- [not mine, weak,"), 1)
+    (kb_copy / "red_flags.yaml").write_text(text, encoding="utf-8")
+    line = text[: text.index("not mine")].count("\n") + 1
+    warnings = [str(w) for w in load_knowledge(kb_copy).warnings]
+    hits = [w for w in warnings if "`not mine` is read as just `not`" in w]
+    assert hits, warnings
+    assert hits[0].startswith(f"{kb_copy}/red_flags.yaml:{line}:"), hits
+    unlinted = [str(w) for w in load_knowledge(kb_copy, lint=False).warnings]
+    assert not any("is read as just" in w for w in unlinted)  # a lint: only for admins

@@ -419,7 +419,7 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("body is very hot and back is paining, what to do", "fever"),
         ("kal se potty pe control nahi hai aur kamar dard", "cauda-equina"),  # Hinglish
         ("on the loo it feels like I'm sitting on a cushion, not my own skin", "cauda-equina"),
-        ("my legs feel like they aren't mine any more", "leg-weakness"),
+        ("both my legs feel like they aren't mine and it's worse every day", "leg-weakness"),
         ("awake at 3am again with my back, fourth night in a row", "night-pain"),
         ("I can't feel a tampon going in, my back has been bad all week", "cauda-equina"),
         ("my legs have gone floppy, they don't listen to me when I walk", "leg-weakness"),
@@ -635,6 +635,9 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         "do physios check for infections at the first visit?",
         "is the physio part of the cancer rehab team at the hospital?",
         # A goal, a gain, or a loss on purpose, in numbers.
+        # "mine" is filler: "not mine" must never shrink to a bare "not" next to a leg word.
+        "my legs are not sore, just my back",
+        "legs not too bad but my back aches",
         "I'm 95kg and want to get to 85kg, will physio help my back?",
         "I was 60kg, now 70kg and my back hurts more",
         "I was 90kg in January and I'm 82kg now thanks to slimming world",
@@ -885,3 +888,18 @@ def test_finding_hits_one_at_a_time_gives_the_hit_finding_them_all_first_gives()
     texts += [p for c in kb.red_flags.categories for p in (*c.phrases, *c.unless)]
     for text in texts:
         assert detector.check(text) == eager.check(text), text
+
+
+def test_concept_options_of_several_words_keep_more_than_a_negation() -> None:
+    # "not mine" once became a bare "not" ("mine" is filler), so "my legs are not sore" was
+    # leg weakness. An option written as several words must not shrink to one negation.
+    from bot.safety import _NEGATIONS
+
+    detector = shipped().red_flags_detector
+    for category in shipped().red_flags.categories:
+        for concept in category.concepts:
+            for group in concept.all_of:
+                for option in group:
+                    tokens = detector._tokens(option, correct=False)
+                    if len(option.split()) > 1 and len(tokens) == 1:
+                        assert tokens[0] not in _NEGATIONS, (category.id, option, tokens)
