@@ -23,10 +23,20 @@ FLOORS = {
     "heldout.yaml": {"top1": 0.89, "rejection": 0.94, "recall": 0.97, "false_urgent": 0.03},
     # Second held-out set, written blind after this round's tuning had begun; first run
     # 88.3 / 86.9 / 100 / 3.6%.
-    "heldout2.yaml": {"top1": 0.87, "rejection": 0.85, "recall": 0.98, "false_urgent": 0.045},
+    "heldout2.yaml": {"top1": 0.87, "rejection": 0.88, "recall": 0.98, "false_urgent": 0.045},
     # Third held-out set, written blind at the start of the third round: first run 90.6 / 93.5
     # / 100 / 1.6%, 90.3 / 93.5 / 100 / 1.4% at the round's end.
     "heldout3.yaml": {"top1": 0.88, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.02},
+    # Fourth round (third session of 2026-11-27), written blind and first run at its end:
+    # heldout4 88.4 / 88.1 / 100 / 1.7%; heldout_redflags recall 93.3%, false urgent 17.0% of
+    # its near misses (all its non-urgent messages are near misses).
+    "heldout4.yaml": {"top1": 0.86, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.025},
+    "heldout_redflags.yaml": {
+        "top1": 0.65,
+        "rejection": 0.4,
+        "recall": 0.93,
+        "false_urgent": 0.19,
+    },
     # Tuning sets (figures when set: dev 97.9/100/100/0.0, dev2 95.8/100/100/0.8,
     # dev3 97.5/98.3/-/0.2).
     "dev.yaml": {"top1": 0.96, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
@@ -44,9 +54,15 @@ FLOORS = {
     # Third round. dev5 (first run 77.4 / 89.1 / 97.1 / 1.9%) and dev_redflags5 (first run
     # recall 92.2%, false urgent 18.0% of its near misses) are tuning sets; dev6 is the
     # validation set, run for totals only (first run 90.7 / 90.4 / 100 / 1.9%).
-    "dev5.yaml": {"top1": 0.76, "rejection": 0.87, "recall": 1.0, "false_urgent": 0.015},
-    "dev_redflags5.yaml": {"top1": 0.52, "rejection": 0.4, "recall": 1.0, "false_urgent": 0.08},
-    "dev6.yaml": {"top1": 0.89, "rejection": 0.89, "recall": 1.0, "false_urgent": 0.02},
+    "dev5.yaml": {"top1": 0.78, "rejection": 0.9, "recall": 1.0, "false_urgent": 0.015},
+    "dev_redflags5.yaml": {"top1": 0.52, "rejection": 0.4, "recall": 1.0, "false_urgent": 0.04},
+    "dev6.yaml": {"top1": 0.89, "rejection": 0.9, "recall": 1.0, "false_urgent": 0.02},
+    # Fourth round tuning sets, written blind (first runs: dev7 88.1 / 92.3 / 100 / 1.9%;
+    # dev_redflags6 recall 96.0%, false urgent 12.1%; dev_redflags7 recall 90.7%, false urgent
+    # 15.6% of their near misses).
+    "dev7.yaml": {"top1": 0.88, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.015},
+    "dev_redflags6.yaml": {"top1": 0.75, "rejection": 0.6, "recall": 1.0, "false_urgent": 0.08},
+    "dev_redflags7.yaml": {"top1": 0.66, "rejection": 0.6, "recall": 0.98, "false_urgent": 0.15},
 }
 
 
