@@ -554,8 +554,20 @@ _WEIGHT_NOW: Final = re.compile(r"\b(?:now|today|currently|down to|only)\b", re.
 _TO_KG: Final = {"lb": 0.4536, "lbs": 0.4536, "pounds": 0.4536, "st": 6.35, "stone": 6.35}
 
 
+# Clothes a size or more smaller: "my trousers went from a 34 to a 30 waist".
+_SMALLER_CLOTHES: Final = re.compile(
+    r"\b(?:trousers|jeans|pants|waist|belt|dress|skirt|clothes|shirt|size)\b[^.!?]{0,30}?"
+    r"\bfrom (?:a |an |size )?(\d{1,2}) (?:to|down to) (?:a |an |size )?(\d{1,2})\b",
+    re.I,
+)
+
+
 def read_weights(text: str) -> str:
-    """The text with "lost weight" put after a lower second body weight (see `_WEIGHT`)."""
+    """The text with "lost weight" put after a lower second body weight (see `_WEIGHT`), or
+    after clothes that went down a size or more."""
+    sizes = _SMALLER_CLOTHES.search(text)
+    if sizes is not None and int(sizes.group(2)) < int(sizes.group(1)):
+        return f"{text[: sizes.end()]} lost weight {text[sizes.end() :]}"
     readings = list(_WEIGHT.finditer(text))
     for first, second in itertools.pairwise(readings):
         a, b = (

@@ -434,6 +434,10 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         # Weight lost, told as two numbers.
         ("my dad weighed 70kg at his check-up in spring and he's 61kg now", "weight-loss"),
         ("used to be 12 stone, now 10 stone and my back aches", "weight-loss"),
+        (
+            "my jeans went from a 34 to a 30 waist and I've changed nothing, back aches",
+            "weight-loss",
+        ),
         # An all-clear is said in one clause: "at work but at night" is no "work nights".
         ("fine when I'm busy at work but at night it ramps up and wakes me", "night-pain"),
     ],
@@ -640,6 +644,7 @@ def test_negations_all_clears_and_talk_keep_real_red_flags(text: str, category: 
         "legs not too bad but my back aches",
         "I'm 95kg and want to get to 85kg, will physio help my back?",
         "I was 60kg, now 70kg and my back hurts more",
+        "my jeans went from a 30 to a 34 this year and my back hurts",
         "I was 90kg in January and I'm 82kg now thanks to slimming world",
         "how much is your weight loss programme for people with back pain?",
     ],
