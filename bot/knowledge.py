@@ -856,7 +856,12 @@ def load_knowledge(
     assert red_flags is not None
     assert messages is not None
     assert screening is not None
-    matcher, detector = build_matching(faq, synonyms, red_flags, matching)
+    # The red-flag check reads every language the clinic has, whatever the conversation's
+    # language: a Spanish speaker whose phone is set to English still writes Spanish.
+    folders, folder_problems = _language_folders(directory)
+    languages = [_read_language(folder, clinic) for folder in folders]
+    every_language = _with_other_languages(red_flags, languages)
+    matcher, detector = build_matching(faq, synonyms, every_language, matching)
     if lint:
         warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
         warnings.extend(_lint_red_flag_words(red_flags, detector, documents["red_flags.yaml"]))
@@ -871,7 +876,7 @@ def load_knowledge(
         warnings=tuple(sorted(warnings, key=_order)),
         topics_by_id=MappingProxyType({t.id: t for t in faq.topics}),
     )
-    return _load_translations(directory, base, clinic, matching)
+    return _load_translations(base, languages, folder_problems, every_language, matching)
 
 
 def build_matching(
@@ -1233,11 +1238,42 @@ def _translate_messages(
     return base.model_copy(update=update), warnings
 
 
+def _with_other_languages(english: RedFlagsFile, languages: list[_LanguageFiles]) -> RedFlagsFile:
+    """The English red flags with every translation's phrases, all-clears and concepts added
+    to the category of the same id (titles, advice and messages stay English). Translations
+    that do not parse add nothing here; their problems are reported as they are loaded."""
+    merged = {c.id: c for c in english.categories}
+    for lang in languages:
+        own = lang.parsed.get("red_flags.yaml")
+        if not isinstance(own, RedFlagsFile):
+            continue
+        for category in own.categories:
+            mine = merged.get(category.id)
+            if mine is not None:
+                merged[category.id] = _add_wordings(mine, category)
+    return english.model_copy(update={"categories": list(merged.values())})
+
+
+def _add_wordings(category: RedFlagCategory, other: RedFlagCategory) -> RedFlagCategory:
+    """``category`` with ``other``'s phrases, all-clears and concepts added (once each)."""
+    concepts = list(category.concepts)
+    concepts += [c for c in other.concepts if c not in concepts]
+    return category.model_copy(
+        update={
+            "phrases": list(dict.fromkeys([*category.phrases, *other.phrases])),
+            "unless": list(dict.fromkeys([*category.unless, *other.unless])),
+            "concepts": concepts,
+            # A negation rule is trusted only where both languages chose it.
+            "negatable": category.negatable and other.negatable,
+        }
+    )
+
+
 def _merge_red_flags(
     base: RedFlagsFile, own: RedFlagsFile, doc: YamlDocument, language: str
 ) -> tuple[RedFlagsFile, list[Problem]]:
-    """This language's categories with the English phrases added (people mix languages); the
-    advice and the urgent message are this language's."""
+    """This language's categories with the other languages' phrases added (people mix
+    languages); the advice and the urgent message are this language's."""
     warnings: list[Problem] = []
     english = {c.id: c for c in base.categories}
     mine = {c.id for c in own.categories}
@@ -1247,17 +1283,7 @@ def _merge_red_flags(
         if other is None:
             categories.append(category)
             continue
-        categories.append(
-            category.model_copy(
-                update={
-                    "phrases": [*category.phrases, *other.phrases],
-                    "unless": [*category.unless, *other.unless],
-                    "concepts": [*category.concepts, *other.concepts],
-                    # A negation rule is trusted only where both languages chose it.
-                    "negatable": category.negatable and other.negatable,
-                }
-            )
-        )
+        categories.append(_add_wordings(category, other))
     for category in base.categories:
         if category.id not in mine:
             categories.append(category)
@@ -1318,7 +1344,10 @@ def _check_same_screening(
 
 
 def _build_language(
-    base: KnowledgeBase, lang: _LanguageFiles, matching: MatchingSettings | None
+    base: KnowledgeBase,
+    lang: _LanguageFiles,
+    every_language: RedFlagsFile,
+    matching: MatchingSettings | None,
 ) -> tuple[KnowledgeBase | None, list[Problem], list[Problem]]:
     """One language's knowledge base, merged with English where it is not translated."""
     language = english_name(lang.code)
@@ -1337,7 +1366,7 @@ def _build_language(
     if own_flags is not None:
         doc = lang.documents["red_flags.yaml"]
         problems += _check_red_flags(own_flags, doc)
-        red_flags, flag_warnings = _merge_red_flags(base.red_flags, own_flags, doc, language)
+        red_flags, flag_warnings = _merge_red_flags(every_language, own_flags, doc, language)
         warnings += flag_warnings
     screening = _typed(lang.parsed, "screening.yaml", ScreeningFile)
     if screening is not None:
@@ -1378,22 +1407,24 @@ def _build_language(
 
 
 def _load_translations(
-    directory: Path,
     base: KnowledgeBase,
-    clinic: ClinicSettings,
+    languages: list[_LanguageFiles],
+    folder_problems: list[Problem],
+    every_language: RedFlagsFile,
     matching: MatchingSettings | None,
 ) -> KnowledgeBase:
-    """The English base with one knowledge base per ``knowledge/i18n/<code>/`` folder.
+    """The English base with one knowledge base per ``knowledge/i18n/<code>/`` folder (read
+    by :func:`_read_language`); ``every_language``: the red flags of all of them together.
 
     Raises :class:`KnowledgeError` with every problem of every language (and all warnings).
     """
-    folders, problems = _language_folders(directory)
+    problems = list(folder_problems)
     warnings = list(base.warnings)
     family: dict[str, KnowledgeBase] = {}
     built: list[KnowledgeBase] = []
-    for folder in folders:
+    for lang in languages:
         kb, language_problems, language_warnings = _build_language(
-            base, _read_language(folder, clinic), matching
+            base, lang, every_language, matching
         )
         problems += language_problems
         warnings += language_warnings

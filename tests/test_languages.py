@@ -81,6 +81,25 @@ def test_a_translation_index_is_built_once_on_its_first_message() -> None:
     assert spanish.red_flags_detector.check("no puedo orinar y me duele la espalda") is not None
 
 
+def test_red_flags_in_any_of_the_clinics_languages_go_to_urgent_care(kb: KnowledgeBase) -> None:
+    # A Spanish speaker whose phone is set to English still writes Spanish: the English
+    # conversation's check reads the Spanish phrases too, with the English advice.
+    spanish_only = "me caí de una escalera y me duele mucho la espalda"
+    assert kb.red_flags_detector.check(spanish_only) is not None
+    _, replies, _ = Engine(kb).handle(None, Text(spanish_only), NOW, "en")
+    assert replies[0].urgent
+    assert "emergency" in replies[0].text  # the English urgent-care message
+    # The English file itself is unchanged: its categories keep their own phrases only.
+    trauma = next(c for c in kb.red_flags.categories if c.id == "major-trauma")
+    assert "me caí de una escalera" not in trauma.phrases
+
+
+def test_a_broken_translation_adds_nothing_to_the_check_and_is_reported(kb_copy: Path) -> None:
+    edit(kb_copy / "i18n" / "es" / "red_flags.yaml", "version: 1", "version: 9")
+    problems = problems_of(kb_copy)
+    assert any("red_flags.yaml" in p for p in problems), problems
+
+
 def test_check_passes_on_shipped_knowledge_and_lists_missing_translations(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
