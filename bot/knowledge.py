@@ -864,7 +864,9 @@ def load_knowledge(
     matcher, detector = build_matching(faq, synonyms, every_language, matching)
     if lint:
         warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
-        warnings.extend(_lint_red_flag_words(red_flags, detector, documents["red_flags.yaml"]))
+        warnings.extend(
+            _lint_red_flag_words(red_flags, synonyms, detector, documents["red_flags.yaml"])
+        )
     base = KnowledgeBase(
         directory=directory,
         faq=faq,
@@ -896,9 +898,10 @@ def build_matching(
 
 
 def _lint_red_flag_words(
-    red_flags: RedFlagsFile, detector: RedFlagDetector, doc: YamlDocument
+    red_flags: RedFlagsFile, synonyms: SynonymsFile, detector: RedFlagDetector, doc: YamlDocument
 ) -> list[Problem]:
-    """A phrase of several words that shrinks to one common word matches far too much."""
+    """A phrase of several words that shrinks to one common word matches far too much; an
+    all-clear that synonyms.yaml turns into one of its terms cancels next to ordinary words."""
     common = {stem(w) for w in STOP_WORDS} | NEGATION_STEMS
     places: list[tuple[PathKey, str]] = []
     for i, category in enumerate(red_flags.categories):
@@ -922,6 +925,20 @@ def _lint_red_flag_words(
                     f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
                     " common to count), so it matches almost any message",
                     "name what matters in other words, e.g. `not my own` instead of `not mine`",
+                )
+            )
+    terms = {detector.words_of(synonym.term): synonym.term for synonym in synonyms.synonyms}
+    for path, text in places:
+        term = terms.get(detector.words_of(text))
+        if path[2] == "unless" and term is not None and term.casefold() != text.casefold():
+            warnings.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    dotted_path(path),
+                    f"warning: `{text}` is read as `{term}` (synonyms.yaml), which ordinary"
+                    " questions say, so it would cancel this red flag next to any of them",
+                    "use words synonyms.yaml does not rewrite, e.g. `use heat or cold`",
                 )
             )
     return warnings

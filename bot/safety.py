@@ -1054,7 +1054,7 @@ class RedFlagDetector:
             positions.setdefault(raw[r], []).append(i)
         # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
-        vetoes: dict[int, list[tuple[int, int, int]]] = {}
+        vetoes: dict[int, list[tuple[int, int, int, int]]] = {}
         present = set(positions)
         for category, label, matched, own_words in self._found(
             positions, present, raw, where, sentence
@@ -1064,7 +1064,7 @@ class RedFlagDetector:
                 # A negated veto is no veto: "I haven't been trying to lose weight".
                 # A negation inside it too: "bowels are not normal" is no all-clear.
                 vetoes[category] = [
-                    (lo - veto.reach, hi + veto.reach, clause[where[hi]])
+                    (lo - veto.reach, hi + veto.reach, clause[where[hi]], sentence[where[hi]])
                     for veto in (unless[n] for n in self._veto_candidates(category, present))
                     for lo, hi in self._veto_spans(category, veto.tokens, positions)
                     # An all-clear is said in one clause: "busy at work but at night it wakes
@@ -1086,11 +1086,13 @@ class RedFlagDetector:
             for lo, hi, starts in matched:
                 # A veto reaches back across "but" ("slipped but caught the counter"), never
                 # forward: "grabbed the counter but still went down hard".
+                # Nor beyond its sentence: "I have a fever. Is a heat pack a bad idea?"
                 symptom = clause[where[lo]]
                 if any(
                     not (hi < vlo or lo > vhi)
                     and after_but.isdisjoint(range(own + 1, symptom + 1))
-                    for vlo, vhi, own in near
+                    and told == sentence[where[lo]]
+                    for vlo, vhi, own, told in near
                 ):
                     continue
                 # An injury told with "me" in it is the writer's: "my dog knocked me over and I

@@ -305,3 +305,16 @@ def test_lint_warns_about_a_red_flag_phrase_that_shrinks_to_one_common_word(
     assert hits[0].startswith(f"{kb_copy}/red_flags.yaml:{line}:"), hits
     unlinted = [str(w) for w in load_knowledge(kb_copy, lint=False).warnings]
     assert not any("is read as just" in w for w in unlinted)  # a lint: only for admins
+
+
+def test_lint_warns_about_an_all_clear_that_synonyms_rewrite(kb_copy: Path) -> None:
+    text = (kb_copy / "red_flags.yaml").read_text(encoding="utf-8")
+    marker = "      - use hot or cold\n"
+    assert marker in text
+    text = text.replace(marker, "      - heat or ice\n" + marker, 1)
+    (kb_copy / "red_flags.yaml").write_text(text, encoding="utf-8")
+    line = text[: text.index("heat or ice")].count("\n") + 1
+    warnings = [str(w) for w in load_knowledge(kb_copy).warnings]
+    hits = [w for w in warnings if "`heat or ice` is read as `pain relief`" in w]
+    assert hits, warnings
+    assert hits[0].startswith(f"{kb_copy}/red_flags.yaml:{line}:"), hits

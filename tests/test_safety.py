@@ -418,6 +418,13 @@ def test_everyday_words_answers_and_other_senses_are_not_flagged(text: str) -> N
         ("my vag feels numb since my back went", "cauda-equina"),
         ("body is very hot and back is paining, what to do", "fever"),
         ("kal se potty pe control nahi hai aur kamar dard", "cauda-equina"),  # Hinglish
+        # Core words in other languages people mix in (Portuguese, Tagalog, Polish, Spanish).
+        ("tive câncer de mama e agora dói a coluna", "cancer"),
+        ("nahulog ako sa hagdan at masakit ang likod ko", "major-trauma"),
+        ("acordo toda noite com dor nas costas", "night-pain"),
+        ("słabną mi nogi i boli kręgosłup", "leg-weakness"),
+        ("perdi 6 quilos sem dieta, dor nas costas", "weight-loss"),
+        ("le duele la espalda ni de día ni de noche", "night-pain"),
         ("on the loo it feels like I'm sitting on a cushion, not my own skin", "cauda-equina"),
         ("both my legs feel like they aren't mine and it's worse every day", "leg-weakness"),
         ("awake at 3am again with my back, fourth night in a row", "night-pain"),
@@ -584,6 +591,10 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
         ("my cancer scared me but it's back now", "cancer"),
         # "Without a diet" is the unexplained kind.
         ("lost 8 kilos without being on a diet and my back aches", "weight-loss"),
+        # An all-clear never reaches into another sentence, and no all-clear is a synonym
+        # term: "heat or ice" was read as "pain relief" and cancelled this fever.
+        ("I have a fever, what pain relief can I take?", "fever"),
+        ("I have a fever. Is a heat pack a bad idea?", "fever"),
         # A "no" answers its own question only: the next one can still be a yes.
         ("any numbness? no. any leaking? yes a bit", "cauda-equina"),
         ("Fever? No. Bladder leaking? a little", "cauda-equina"),
@@ -908,3 +919,14 @@ def test_concept_options_of_several_words_keep_more_than_a_negation() -> None:
                     tokens = detector._tokens(option, correct=False)
                     if len(option.split()) > 1 and len(tokens) == 1:
                         assert tokens[0] not in _NEGATIONS, (category.id, option, tokens)
+
+
+def test_no_all_clear_is_read_as_a_synonym_term() -> None:
+    # synonyms.yaml turns "heat or ice" into "pain relief", so an all-clear written that way
+    # cancelled a red flag next to any mention of pain relief.
+    kb = shipped()
+    detector = kb.red_flags_detector
+    terms = {detector.words_of(s.term) for s in kb.synonyms.synonyms}
+    for category in kb.red_flags.categories:
+        for phrase in category.unless:
+            assert detector.words_of(phrase) not in terms, (category.id, phrase)
