@@ -47,7 +47,10 @@ FLOORS = {
     # Red-flag tuning sets: recall 100% on all four; false urgent 3.3%, 7.0%, 3.2% and 4.0% of
     # their near misses when set (target <= 2% of all messages; these sets are near misses
     # on purpose). Their few out-of-scope messages make the rejection figure coarse.
-    "dev_redflags.yaml": {"top1": 0.73, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.04},
+    # dev_redflags' ceiling was 0.04 until the fourth round: an all-clear no longer reaches
+    # into another sentence (recall first: "I fell off a ladder. My old injury had fully
+    # healed" must stay urgent), which costs its "motorbike crash. Fully healed" near miss.
+    "dev_redflags.yaml": {"top1": 0.73, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.05},
     "dev_redflags2.yaml": {"top1": 0.57, "rejection": 1.0, "recall": 1.0, "false_urgent": 0.08},
     "dev_redflags3.yaml": {"top1": 0.80, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.04},
     "dev_redflags4.yaml": {"top1": 0.76, "rejection": 0.45, "recall": 1.0, "false_urgent": 0.05},

@@ -595,6 +595,7 @@ def test_scoped_senses_keep_real_red_flags(text: str, category: str) -> None:
         # term: "heat or ice" was read as "pain relief" and cancelled this fever.
         ("I have a fever, what pain relief can I take?", "fever"),
         ("I have a fever. Is a heat pack a bad idea?", "fever"),
+        ("I fell off a ladder this morning. My old injury had fully healed.", "major-trauma"),
         # A "no" answers its own question only: the next one can still be a yes.
         ("any numbness? no. any leaking? yes a bit", "cauda-equina"),
         ("Fever? No. Bladder leaking? a little", "cauda-equina"),
