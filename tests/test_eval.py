@@ -29,8 +29,16 @@ FLOORS = {
     "heldout3.yaml": {"top1": 0.88, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.02},
     # Fourth round (third session of 2026-11-27), written blind and first run at its end:
     # heldout4 88.4 / 88.1 / 100 / 1.7%; heldout_redflags recall 93.3%, false urgent 17.0% of
-    # its near misses (all its non-urgent messages are near misses).
+    # its near misses (all its non-urgent messages are near misses), 94.7 / 17.0% at the end.
     "heldout4.yaml": {"top1": 0.86, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.025},
+    # heldout_redflags2: written blind late in the round, first run on its last commit:
+    # recall 90.3%, false urgent 10.0% of its near misses.
+    "heldout_redflags2.yaml": {
+        "top1": 0.75,
+        "rejection": 0.4,
+        "recall": 0.9,
+        "false_urgent": 0.12,
+    },
     "heldout_redflags.yaml": {
         "top1": 0.65,
         "rejection": 0.4,
@@ -65,7 +73,9 @@ FLOORS = {
     # 15.6% of their near misses).
     "dev7.yaml": {"top1": 0.88, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.015},
     "dev_redflags6.yaml": {"top1": 0.75, "rejection": 0.6, "recall": 1.0, "false_urgent": 0.08},
-    "dev_redflags7.yaml": {"top1": 0.66, "rejection": 0.6, "recall": 0.98, "false_urgent": 0.15},
+    "dev_redflags7.yaml": {"top1": 0.66, "rejection": 0.6, "recall": 0.99, "false_urgent": 0.15},
+    # dev_redflags8: almost no textbook wording, many languages (first run recall 75.6%).
+    "dev_redflags8.yaml": {"top1": 0.66, "rejection": 0.4, "recall": 0.93, "false_urgent": 0.17},
 }
 
 
