@@ -44,8 +44,10 @@ from bot.knowledge import KnowledgeBase
 from bot.matching import Decision
 from bot.replies import Option, Reply
 from bot.routing import (
+    Route,
     already_declines,
     decline_reply,
+    red_flag_reminder,
     route,
     small_talk_reply,
     warning_signs_reply,
@@ -525,7 +527,8 @@ class Engine:
 
     def _on_text(self, state: Session, text: str, now: datetime, out: _Out) -> None:
         # Safety first, whatever state the conversation is in.
-        hit = self.kb.red_flags_detector.check(text)
+        reading = self.kb.red_flags_detector.read(text)
+        hit = reading.hit
         if hit is not None:
             self._urgent(state, hit, now, out)
             return
@@ -539,7 +542,12 @@ class Engine:
         elif state["screening"]:
             self._screening_text(state, text, now, out)
         else:
-            self._free_text(state, text, out)
+            chosen = self._free_text(state, text, out)
+            if reading.set_aside is not None and chosen is not None and not chosen.warning_signs:
+                # Red-flag words ruled out by their context ("no numbness", "my mum's cancer"):
+                # one line on where to go in case they are the writer's after all.
+                out.say(red_flag_reminder(self.msg, self.kb.red_flags, reading.set_aside))
+                out.effects.append(Count("red_flag_reminder"))
 
     def _on_command(self, state: Session, command: Command, now: datetime, out: _Out) -> None:
         name = command.name
@@ -618,33 +626,34 @@ class Engine:
 
     # --- questions ---------------------------------------------------------------------------
 
-    def _free_text(self, state: Session, text: str, out: _Out) -> None:
+    def _free_text(self, state: Session, text: str, out: _Out) -> Route | None:
+        """Reply to a typed message outside a screening; the route it took (None if empty)."""
         state["pending_question"] = None
         if not text.strip():
             out.say(self.msg.ask_prompt)
-            return
+            return None
         chosen = route(self.kb.matcher, text, self.kb.language)
         if chosen.small_talk is not None:
             reply, with_menu = small_talk_reply(self.msg, chosen.small_talk)
             out.say(reply, self._main_menu() if with_menu else ())
-            return
+            return chosen
         if chosen.warning_signs:
             out.say(warning_signs_reply(self.msg, self.kb.red_flags), self._main_menu())
             out.effects.append(Count("warning_signs"))
-            return
+            return chosen
         text, refusal, decision = chosen.text, chosen.declined, chosen.decision
         if chosen.about_bot:
             # Said honestly first; the menu only when no answer follows.
             out.effects.append(Count("about_bot"))
             out.say(self.msg.about_bot, () if decision is not None else self._main_menu())
         if decision is None:
-            return
+            return chosen
         if refusal is not None:
             decline = decline_reply(self.msg, refusal)
             if decision.outcome == "unknown":
                 out.say(decline, self._main_menu())
                 out.effects.append(Count(f"declined:{refusal}"))
-                return
+                return chosen
             if not self._already_says(decision, decline):
                 out.say(decline)
         answered = decision.topic_id if decision.outcome == "answer" else None
@@ -664,6 +673,7 @@ class Engine:
             out.say(self.msg.unknown, self._topic_menu())
             out.effects.append(LogUnanswered(text[:MAX_KEPT_QUESTION], "unknown"))
             out.effects.append(Count("unknown"))
+        return chosen
 
     def _already_says(self, decision: Decision, decline: str) -> bool:
         """Whether the answer about to be given declines in the same words (say it once)."""

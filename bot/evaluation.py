@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import statistics
 import time
@@ -16,8 +17,10 @@ import yaml
 from bot.knowledge import KnowledgeBase
 from bot.matching import Decision, Match, Matcher
 from bot.routing import (
+    Route,
     already_declines,
     decline_reply,
+    red_flag_reminder,
     route,
     small_talk_reply,
     warning_signs_reply,
@@ -346,13 +349,24 @@ class AskResult:
 def ask(kb: KnowledgeBase, text: str) -> AskResult:
     """Red-flag check first, then the engine's route; the text is what the bot would send
     (its messages joined by blank lines)."""
-    hit = kb.red_flags_detector.check(text)
+    reading = kb.red_flags_detector.read(text)
+    hit = reading.hit
     if hit is not None:
         category = next(c for c in kb.red_flags.categories if c.id == hit.category_id)
         answer = f"{kb.red_flags.message.strip()}\n\n{category.advice.strip()}"
         return AskResult(text, None, hit.score, True, (), answer, f"red flag `{hit.phrase}`")
-    messages, buttons = kb.messages.messages, kb.messages.buttons
     chosen = route(kb.matcher, text, kb.language)
+    result = _reply(kb, text, chosen)
+    if reading.set_aside is None or chosen.warning_signs:
+        return result
+    # As the engine does: red-flag words ruled out by their context get a one-line reminder.
+    reminder = red_flag_reminder(kb.messages.messages, kb.red_flags, reading.set_aside)
+    return dataclasses.replace(result, answer=f"{result.answer}\n\n{reminder}")
+
+
+def _reply(kb: KnowledgeBase, text: str, chosen: Route) -> AskResult:
+    """:func:`ask` once no red flag fired: what the route says."""
+    messages, buttons = kb.messages.messages, kb.messages.buttons
     if chosen.small_talk is not None:
         reply, _ = small_talk_reply(messages, chosen.small_talk)
         return AskResult(

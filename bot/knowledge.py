@@ -64,7 +64,7 @@ REQUIRED_TOPIC_IDS: Final = (
     "booking",
 )
 # Placeholders filled in at reply time by the engine, allowed in any text.
-RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title", "phone", "signs"})
+RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title", "phone", "signs", "sign"})
 MIN_QUESTIONS: Final = 8
 NEAR_DUPLICATE_SCORE: Final = 95.0
 
@@ -399,7 +399,24 @@ def parse_file(
                 seen.add((problem.line, problem.path))
                 problems.append(problem)
         return None, problems
-    return (None, problems) if problems else (parsed, problems)
+    if problems:
+        return None, problems
+    return _render_defaults(parsed, clinic.placeholders()), problems
+
+
+def _render_defaults(model: ModelT, values: Mapping[str, str]) -> ModelT:
+    """``model`` with ``{clinic.*}`` filled in the texts its file left out and the model's
+    defaults gave (a message added in an update, before the clinic's file has it)."""
+    updates: dict[str, object] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            rendered = _render_defaults(value, values)
+            if rendered is not value:
+                updates[name] = rendered
+        elif isinstance(value, str) and name not in model.model_fields_set and "{" in value:
+            updates[name] = _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    return model.model_copy(update=updates) if updates else model
 
 
 # --- meaning ----------------------------------------------------------------------------------

@@ -82,3 +82,9 @@ def warning_signs_reply(messages: Messages, red_flags: RedFlagsFile) -> str:
     """The warning signs: the message with every red-flag title, one per line."""
     signs = "\n".join(f"- {category.title}" for category in red_flags.categories)
     return messages.warning_signs.strip().replace("{signs}", signs)
+
+
+def red_flag_reminder(messages: Messages, red_flags: RedFlagsFile, category_id: str) -> str:
+    """The one-line reminder for red-flag words ruled out by their context."""
+    title = next((c.title for c in red_flags.categories if c.id == category_id), category_id)
+    return messages.red_flag_check.strip().replace("{sign}", title)

@@ -628,6 +628,16 @@ class RedFlagHit:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the check found: a red flag, or else the first category whose words were there but
+    ruled out by their context (denied, someone else's, in the past, another sense), for which
+    the bot adds a short reminder of where to go if it is the writer's after all."""
+
+    hit: RedFlagHit | None = None
+    set_aside: str | None = None
+
+
+@dataclass(frozen=True)
 class _Phrase:
     category: int
     text: str
@@ -1008,6 +1018,11 @@ class RedFlagDetector:
 
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
+        return self.read(text).hit
+
+    def read(self, text: str) -> Reading:
+        """The first red flag the message describes; if none, the first category whose
+        wording was found but ruled out by its context (see :class:`Reading`)."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
         if _READING_CUE.search(text) is not None:
             text = read_weights(text)
@@ -1048,13 +1063,14 @@ class RedFlagDetector:
         # Phrases match on the words that matter; context rules look at every word.
         where = [i for i, t in enumerate(raw) if t not in FILLER]
         if not where:
-            return None
+            return Reading()
         positions: dict[str, list[int]] = {}
         for i, r in enumerate(where):
             positions.setdefault(raw[r], []).append(i)
         # Where the writer last speaks of themselves ("I", "my"), for the someone-else rule.
         last_self = max((i for i, t in enumerate(raw) if t in _SELF_AGAIN), default=-1)
         vetoes: dict[int, list[tuple[int, int, int, int]]] = {}
+        set_aside: str | None = None
         present = set(positions)
         for category, label, matched, own_words in self._found(
             positions, present, raw, where, sentence
@@ -1125,8 +1141,10 @@ class RedFlagDetector:
                     [raw[where[p]] for p in range(lo, hi + 1)], sentence_text[sentence[where[lo]]]
                 ):
                     continue
-                return RedFlagHit(self.category_ids[category], label, 100.0)
-        return None
+                return Reading(RedFlagHit(self.category_ids[category], label, 100.0))
+            # Every match of this category was ruled out by its context.
+            set_aside = set_aside or self.category_ids[category]
+        return Reading(set_aside=set_aside)
 
     def _found(
         self,

@@ -203,6 +203,16 @@ class Messages(Strict):
         ),
         description="When asked what the bot is ('are you a real person?', 'who made you').",
     )
+    red_flag_check: Text = Field(
+        default=(
+            "Just to be safe: {sign} together with back pain needs urgent care. If that is you,"
+            " don't wait for physical therapy: call {clinic.emergency_number}."
+        ),
+        description=(
+            "After a reply to a message with red-flag words ruled out by their context ('no"
+            " fever', 'my mum's cancer'). {sign} becomes that red flag's title."
+        ),
+    )
     warning_signs: Text = Field(
         default=(
             "Back pain needs urgent medical help, not a physical therapy appointment, when it"

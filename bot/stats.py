@@ -13,6 +13,7 @@ from those names:
 - ``screening:started``, ``screening:<outcome-id>``: a screening begun and finished;
 - ``red-flag:<category>``: the urgent-care message; an outcome marked ``urgent`` counts too;
 - ``callback:requested``: a person asked the clinic to call back.
+- ``about_bot``, ``warning_signs``, ``red_flag_reminder``: stored, not yet shown.
 
 So each question ends as exactly one of answered, unanswered or declined, and "questions" is
 their sum; a did-you-mean left without a choice is not counted as a question.
