@@ -9,12 +9,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from bot.config import ClinicSettings, Settings
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.problems import KnowledgeError
 from bot.review import QuestionGroup, accept_group, dismiss_group, review
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 DEFAULT_KB = Path("knowledge")
 
@@ -174,10 +177,10 @@ def cmd_check(kb_dir: Path, out: TextIO) -> int:
     return 0
 
 
-def _ask_line(kb: KnowledgeBase, text: str, as_json: bool, single: bool) -> str:
+def _ask_line(kb: KnowledgeBase, engine: Engine, text: str, as_json: bool, single: bool) -> str:
     from bot.evaluation import ask
 
-    result = ask(kb, text)
+    result = ask(kb, text, engine)
     if as_json:
         return json.dumps(result.as_json(), ensure_ascii=False)
     if single:
@@ -198,14 +201,17 @@ def cmd_ask(
     kb = load_or_report(kb_dir, err)
     if kb is None:
         return 1
+    from bot.engine import Engine
+
+    engine = Engine(kb)  # one for every line: replies depend only on the message
     if question is not None:
-        out.write(_ask_line(kb, question, as_json, single=True).encode("utf-8") + b"\n")
+        out.write(_ask_line(kb, engine, question, as_json, single=True).encode("utf-8") + b"\n")
         out.flush()
         return 0
     # Bytes in, so invalid UTF-8 is replaced rather than fatal; flushed per line for pipes.
     for raw in stdin:
         text = raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
-        out.write(_ask_line(kb, text, as_json, single=False).encode("utf-8") + b"\n")
+        out.write(_ask_line(kb, engine, text, as_json, single=False).encode("utf-8") + b"\n")
         out.flush()
     return 0
 

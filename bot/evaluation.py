@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.engine import Engine, Text
 from bot.knowledge import KnowledgeBase
 from bot.matching import Decision, Match, Matcher
-from bot.routing import (
-    Route,
-    already_declines,
-    decline_reply,
-    red_flag_reminder,
-    route,
-    small_talk_reply,
-    warning_signs_reply,
-)
+from bot.replies import Reply
+from bot.routing import route
 from bot.safety import RedFlagDetector
 
 ALLOWED_KEYS = frozenset({"text", "expect", "also", "urgent", "category", "near_miss", "note"})
@@ -346,62 +340,32 @@ class AskResult:
         }
 
 
-def ask(kb: KnowledgeBase, text: str) -> AskResult:
-    """Red-flag check first, then the engine's route; the text is what the bot would send
-    (its messages joined by blank lines)."""
-    reading = kb.red_flags_detector.read(text)
-    hit = reading.hit
+def ask(kb: KnowledgeBase, text: str, engine: Engine | None = None) -> AskResult:
+    """What the bot sends for one message outside a conversation: the engine's own replies,
+    each option on a line of its own ("- Title"), with the topic, score and suggestions of the
+    red-flag check and the route it took. Pass ``engine`` to reuse one for many messages."""
+    _, replies, _ = (engine or Engine(kb)).handle(None, Text(text), datetime.now(UTC))
+    answer = "\n\n".join(_as_text(reply) for reply in replies)
+    hit = kb.red_flags_detector.check(text)
     if hit is not None:
-        category = next(c for c in kb.red_flags.categories if c.id == hit.category_id)
-        answer = f"{kb.red_flags.message.strip()}\n\n{category.advice.strip()}"
         return AskResult(text, None, hit.score, True, (), answer, f"red flag `{hit.phrase}`")
     chosen = route(kb.matcher, text, kb.language)
-    result = _reply(kb, text, chosen)
-    if reading.set_aside is None or chosen.warning_signs:
-        return result
-    # As the engine does: red-flag words ruled out by their context get a one-line reminder.
-    reminder = red_flag_reminder(kb.messages.messages, kb.red_flags, reading.set_aside)
-    return dataclasses.replace(result, answer=f"{result.answer}\n\n{reminder}")
-
-
-def _reply(kb: KnowledgeBase, text: str, chosen: Route) -> AskResult:
-    """:func:`ask` once no red flag fired: what the route says."""
-    messages, buttons = kb.messages.messages, kb.messages.buttons
-    if chosen.small_talk is not None:
-        reply, _ = small_talk_reply(messages, chosen.small_talk)
-        return AskResult(
-            text, None, 0.0, False, (), reply.strip(), f"small talk: {chosen.small_talk}"
-        )
-    if chosen.warning_signs:
-        reply = warning_signs_reply(messages, kb.red_flags)
-        return AskResult(text, None, 0.0, False, (), reply, "asks for the warning signs")
-    said = [messages.about_bot.strip()] if chosen.about_bot else []
     decision = chosen.decision
     if decision is None:
-        return AskResult(text, None, 0.0, False, (), "\n\n".join(said), "asks about the bot")
-    if chosen.declined is not None:
-        decline = decline_reply(messages, chosen.declined).strip()
-        if decision.outcome == "unknown":
-            said.append(decline)
-            why = f"declines a {chosen.declined} question"
-            return AskResult(text, None, decision.score, False, (), "\n\n".join(said), why)
-        topic_id = decision.topic_id if decision.outcome == "answer" else None
-        if topic_id is None or not already_declines(kb.topic(topic_id).answer, decline):
-            said.append(decline)
-    if decision.outcome == "answer" and decision.topic_id is not None:
-        topic = kb.topic(decision.topic_id)
-        said.append(topic.answer.strip())
-        answer = "\n\n".join(said)
-        return AskResult(text, topic.id, decision.score, False, (), answer, decision.reason)
-    if decision.outcome == "suggest":
-        ids = tuple(m.topic_id for m in decision.matches)
-        choices = [f"- {kb.topic(i).title}" for i in ids] + [f"- {buttons.none_of_these}"]
-        said.append("\n".join([messages.did_you_mean.strip(), *choices]))
-        answer = "\n\n".join(said)
-        return AskResult(text, None, decision.score, False, ids, answer, decision.reason)
-    menu = [f"- {t.title}" for t in kb.topics]
-    said.append("\n".join([messages.unknown.strip(), *menu]))
-    return AskResult(text, None, decision.score, False, (), "\n\n".join(said), decision.reason)
+        kind = (
+            "small talk" if chosen.small_talk else "warning signs" if chosen.warning_signs else ""
+        )
+        return AskResult(text, None, 0.0, False, (), answer, kind or "asks about the bot")
+    topic = chosen.topic_id if chosen.topic_id in kb.topics_by_id else None
+    suggestions = (
+        tuple(m.topic_id for m in decision.matches) if decision.outcome == "suggest" else ()
+    )
+    return AskResult(text, topic, decision.score, False, suggestions, answer, decision.reason)
+
+
+def _as_text(reply: Reply) -> str:
+    """A reply as plain text, its options (buttons in Telegram) as "- label" lines."""
+    return "\n".join([reply.text.strip(), *(f"- {option.label}" for option in reply.options)])
 
 
 def format_report(report: Report, name: str, confusions: int = 10) -> str:

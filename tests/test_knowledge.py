@@ -288,33 +288,36 @@ def test_yaml_tags_are_refused_by_name_in_knowledge_and_config(tmp_path: Path, n
     assert f"unsupported YAML tag `{tag}`" in str(refused.value)
 
 
+def _red_flags_warning(kb_dir: Path, old: str, new: str, added: str, says: str) -> str:
+    """Replace ``old`` with ``new`` in a copy's red_flags.yaml; the lint warning that ``says``
+    it, checked to name the line of ``added``."""
+    path = kb_dir / "red_flags.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    line = text[: text.index(added)].count("\n") + 1
+    warnings = [str(w) for w in load_knowledge(kb_dir).warnings]
+    hits = [w for w in warnings if says in w]
+    assert hits, warnings
+    assert hits[0].startswith(f"{kb_dir}/red_flags.yaml:{line}:"), hits
+    return hits[0]
+
+
 def test_lint_warns_about_a_red_flag_phrase_that_shrinks_to_one_common_word(
     kb_copy: Path,
 ) -> None:
     # "mine" is filler, so "not mine" would be read as a bare "not": any denial next to a leg
     # word ("my legs are not sore") would be leg weakness.
-    text = (kb_copy / "red_flags.yaml").read_text(encoding="utf-8")
     marker = "          - [leg, legs, feet, foot, thigh, thighs, knees]\n          - [weak,"
-    assert marker in text
-    text = text.replace(marker, marker.replace("- [weak,", "- [not mine, weak,"), 1)
-    (kb_copy / "red_flags.yaml").write_text(text, encoding="utf-8")
-    line = text[: text.index("not mine")].count("\n") + 1
-    warnings = [str(w) for w in load_knowledge(kb_copy).warnings]
-    hits = [w for w in warnings if "`not mine` is read as just `not`" in w]
-    assert hits, warnings
-    assert hits[0].startswith(f"{kb_copy}/red_flags.yaml:{line}:"), hits
+    new = marker.replace("- [weak,", "- [not mine, weak,")
+    _red_flags_warning(kb_copy, marker, new, "not mine", "`not mine` is read as just `not`")
     unlinted = [str(w) for w in load_knowledge(kb_copy, lint=False).warnings]
     assert not any("is read as just" in w for w in unlinted)  # a lint: only for admins
 
 
 def test_lint_warns_about_an_all_clear_that_synonyms_rewrite(kb_copy: Path) -> None:
-    text = (kb_copy / "red_flags.yaml").read_text(encoding="utf-8")
     marker = "      - use hot or cold\n"
-    assert marker in text
-    text = text.replace(marker, "      - heat or ice\n" + marker, 1)
-    (kb_copy / "red_flags.yaml").write_text(text, encoding="utf-8")
-    line = text[: text.index("heat or ice")].count("\n") + 1
-    warnings = [str(w) for w in load_knowledge(kb_copy).warnings]
-    hits = [w for w in warnings if "`heat or ice` is read as `pain relief`" in w]
-    assert hits, warnings
-    assert hits[0].startswith(f"{kb_copy}/red_flags.yaml:{line}:"), hits
+    new = "      - heat or ice\n" + marker
+    says = "`heat or ice` is read as `pain relief`"
+    _red_flags_warning(kb_copy, marker, new, "heat or ice", says)
