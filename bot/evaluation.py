@@ -86,6 +86,7 @@ class Outcome:
     decision: Decision
     urgent_category: str | None
     seconds: float
+    reminded: bool = False  # the one-line reminder after ruled-out red-flag words followed
 
     @property
     def urgent(self) -> bool:
@@ -184,6 +185,14 @@ class Report:
         )
         return _rate(hits, len(cases))
 
+    def reminders(self) -> tuple[int, int, float]:
+        """Missed red flags the reminder followed, how many were missed, and the share of the
+        other messages it followed."""
+        missed = [o for o in self.red_flags if not o.urgent]
+        others = [o for o in self.not_urgent if not o.urgent]
+        share = sum(o.reminded for o in others) / len(others) if others else 0.0
+        return sum(o.reminded for o in missed), len(missed), share
+
     def timing_ms(self) -> tuple[float, float]:
         """Median and 99th percentile time per message, in milliseconds (safety + matching)."""
         times = sorted(o.seconds * 1000 for o in self.outcomes)
@@ -217,13 +226,16 @@ def evaluate(
     outcomes: list[Outcome] = []
     for case in cases:
         start = clock()
-        hit = detector.check(case.text)
+        reading = detector.read(case.text)
+        hit, reminded = reading.hit, False
         if hit is not None:
             decision = Decision("unknown", (), f"red flag `{hit.phrase}`")
         else:
             chosen = route(matcher, case.text, language)
             decision = chosen.decision or Decision("unknown", (), "small talk or about the bot")
-        outcomes.append(Outcome(case, decision, hit.category_id if hit else None, clock() - start))
+            reminded = reading.set_aside is not None and not chosen.warning_signs
+        category = hit.category_id if hit else None
+        outcomes.append(Outcome(case, decision, category, clock() - start, reminded))
     confusions: Counter[tuple[str, str]] = Counter()
     for o in outcomes:
         if not o.correct:
@@ -371,6 +383,7 @@ def _as_text(reply: Reply) -> str:
 def format_report(report: Report, name: str, confusions: int = 10) -> str:
     """The figures as text, for `backpain-bot eval`."""
     median, p99 = report.timing_ms()
+    reminded, missed, reminder_share = report.reminders()
     near = [o for o in report.not_urgent if o.case.near_miss]
     lines = [
         f"{name}: {len(report.outcomes)} messages",
@@ -382,6 +395,8 @@ def format_report(report: Report, name: str, confusions: int = 10) -> str:
         f"false-urgent rate         {report.false_urgent:6.1%}  "
         f"({len(report.not_urgent)} non-urgent; near misses {report.near_miss_false_urgent:.1%}"
         f" of {len(near)})",
+        f"red-flag reminder         after {reminded} of {missed} missed red flags, "
+        f"{reminder_share:.1%} of other messages",
         f"suggest rate (in-scope)   {report.suggest_rate:6.1%}  "
         f"(right topic answered or among choices: {report.in_suggestions:.1%})",
         f"time per message          median {median:.3f} ms, p99 {p99:.3f} ms",

@@ -119,6 +119,7 @@ def test_eval_command_prints_every_figure() -> None:
         "out-of-scope rejection",
         "red-flag recall",
         "false-urgent rate",
+        "red-flag reminder",
         "suggest rate",
         "time per message",
         "most frequent confusions",
