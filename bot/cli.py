@@ -535,3 +535,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_stats(args, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`backpain-bot eval | head`): stop quietly, as other
+        # command-line tools do, and keep Python from complaining when it flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

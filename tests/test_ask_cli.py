@@ -145,3 +145,29 @@ def test_pipe_through_the_real_command() -> None:
         second = json.loads(proc.stdout.readline())
         assert second["question"] == "\ufffd"
         assert proc.wait(timeout=60) == 0
+
+
+def test_a_reader_that_goes_away_ends_ask_quietly() -> None:
+    # `backpain-bot ask < questions | head -1`: once the reader has gone, the next answer
+    # cannot be written; the command stops without a traceback.
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", "--kb", str(SHIPPED_KB)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    ) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdin.write(b"does physio help sciatica?\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline()
+        proc.stdout.close()
+        try:
+            proc.stdin.write(b"what is physio?\n" * 50)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped reading first: also a quiet end
+        assert proc.wait(timeout=60) == 141
+        assert b"Traceback" not in proc.stderr.read()
