@@ -126,14 +126,20 @@ def test_missing_knowledge_folder_fails_cleanly(
     assert "error" in capsys.readouterr().err
 
 
-def test_pipe_through_the_real_command() -> None:
-    # A real pipe: the process must answer each line as it arrives (flushed per line).
-    with subprocess.Popen(
-        [sys.executable, "-m", "bot", "ask", "--json", "--kb", str(SHIPPED_KB)],
+def ask_process(*options: str) -> subprocess.Popen[bytes]:
+    """`backpain-bot ask` in its own process, questions in and answers out through pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "ask", *options, "--kb", str(SHIPPED_KB)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=ROOT,
-    ) as proc:
+    )
+
+
+def test_pipe_through_the_real_command() -> None:
+    # A real pipe: the process must answer each line as it arrives (flushed per line).
+    with ask_process("--json") as proc:
         assert proc.stdin is not None
         assert proc.stdout is not None
         proc.stdin.write(b"does physio help sciatica?\n")
@@ -150,13 +156,7 @@ def test_pipe_through_the_real_command() -> None:
 def test_a_reader_that_goes_away_ends_ask_quietly() -> None:
     # `backpain-bot ask < questions | head -1`: once the reader has gone, the next answer
     # cannot be written; the command stops without a traceback.
-    with subprocess.Popen(
-        [sys.executable, "-m", "bot", "ask", "--kb", str(SHIPPED_KB)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-    ) as proc:
+    with ask_process() as proc:
         assert proc.stdin is not None
         assert proc.stdout is not None
         assert proc.stderr is not None
