@@ -79,6 +79,7 @@ OTHER_PARTS: Final = frozenset(
         """
     neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles
     finger fingers thumb thumbs wrist wrists elbow elbows arm arms jaw head
+    flexor flexors sunburn sunburnt rash rashes mole moles
     headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci toe
     throat eye eyes ear ears earache sinus sinuses
     anxiety depression depressed panic insomnia migraine migraines fibromyalgia diabetes
@@ -104,7 +105,7 @@ NOT_COVERED: Final = frozenset(
     price prices cost costs fee fees charge charges insurance insurer insured medicare
     medicaid refund dose doses dosage mg milligrams prescribe prescription overdose
     password findings radiologist payment payments voucher vouchers
-    reimburse reimbursed reimbursement deductible copay copayment bupa
+    reimburse reimbursed reimbursement deductible copay copayment bupa vhi hsa fsa
     compensation lawyer lawyers solicitor solicitors sue suing lawsuit tribunal
     precio precios tarifa tarifas coste costo costos reembolso aseguradora aseguradoras
     póliza poliza
@@ -118,14 +119,14 @@ OTHER_THERAPIES: Final = frozenset(
         """
     acupuncture acupuncturist chiropractor chiropractors chiropractic chiro chiros cupping
     reiki cbd osteopath osteopaths osteopathy osteopathic homeopathy homeopathic naturopath
-    reflexology needling tens
+    reflexology needling tens spa spas acupunture accupuncture acupuncure chiropracter
     cbt counsellor counsellors counselor counselors counselling counseling psychotherapy
     psychotherapist psychotherapists psychologist psychologists psychiatrist psychiatrists
     hypnotherapy hypnotherapist hypnosis emdr
     """
     )
 )
-_LIKENESS: Final = frozenset(words("like same similar"))
+_LIKENESS: Final = frozenset(words("like same similar different difference"))
 _NEGATIONS: Final = frozenset(words("not no dont without"))
 # Names of common painkillers and other drugs people take for back pain. Which one, how
 # much and with what is for a doctor or pharmacist; a message naming one is only about
@@ -259,12 +260,23 @@ _OTHER_SENSE: Final = re.compile(
     r"|\b(?:turn|turns|turned|turning) (?:my|your|his|her|their|our) back on\b"
     r"|\bback(?<!\bmy back)(?<!\bthe back) (?:up|ups)"
     r" (?:my|your|the|all|a|an|files?|photos?|data)\b"
+    # A thing's back, and words of the domain in another sense.
+    r"|\bback (?:seats?|to school)\b|\b(?:hard|external) (?:disc|disk)s?\b|\bdisc (?:drive|golf)\b"
+    r"|\bphysical (?:copy|copies|store|shop|edition|media)\b"
+    r"|\bflexible (?:working|hours|job|schedule|rota)\b|\bstretch marks?\b"
+    r"|\bchronic(?:ally)? (?:late|lateness|procrastinat\w*)\b"
+    r"|\bstretch(?:ing)? (?:a |the |my )?(?:canvas|budget|money|shoes?|boots?|leather)\b"
+    r"|\bbend(?:ing)? (?:a |the )?(?:copper |metal |plastic )?(?:pipes?|wire|rods?|tubes?)\b"
+    r"|\b(?:book|booking) (?:a |the )?(?:table|flight|hotel|holiday|taxi|cab|tickets?)\b"
+    r"|\bappointment (?:at|with) (?:the |my )?(?:passport|bank|post office|council|embassy"
+    r"|consulate|hairdresser|salon|barber|vet|dentist|optician|garage)\b"
 )
 # The back said to be fine, or not the problem: the other part named is what is asked about.
 _BACK_CLEARED: Final = re.compile(
     r"\b(?:my |the )?back (?:is |s |feels |seems )?"
     r"(?:totally |completely |perfectly |absolutely )?(?:fine|ok|okay|alright|good)\b"
     r"|\bnot (?:my|the) back\b|\bback (?:is not|isnt) the problem\b"
+    r"|\bno back (?:pain|ache|problems?|issues?)\b"
 )
 # How someone sits or stands is a posture question whatever they look at ("slumped in front
 # of the TV", "hunched over the laptop").
@@ -522,6 +534,7 @@ _PRICE_DOSE_DIAGNOSIS: Final = re.compile(
     r"|\bpay (?:by|with|upfront|up front|in advance|on the day|per)\b"
     r"|\bpay for (?:the |a |my |each |every )?(?:sessions?|appointments?|physio|treatment"
     r"|assessments?|visits?)\b"
+    r"|\b(?:plan|policy|insurance|scheme) (?:cover|covers|pay for|pays for)\b"
 )
 # Tokens this short are too ambiguous to correct as typos ("pt" is not a typo of "put").
 MIN_CORRECTABLE = 3
@@ -1288,17 +1301,18 @@ class Matcher:
             not (known.isdisjoint(OTHER_SUBJECTS) and known.isdisjoint(_ANIMALS))
             and _EXERCISE_NAMES.search(joined) is not None
         )
-        found = None
+        found, where = None, 0
         if other is not None:
-            found = other.group(0)
+            found, where = other.group(0), len(joined[: other.start()].split())
         elif not exercise and not known.isdisjoint(OTHER_SUBJECTS):
-            found = next(t for t in tokens if t in OTHER_SUBJECTS)
-        if (
-            found is not None
-            and known.isdisjoint(_POSTURE_WORDS)
-            and not self._about_health(tokens, known)
-        ):
-            return found
+            where, found = next((i, t) for i, t in enumerate(tokens) if t in OTHER_SUBJECTS)
+        if found is not None:
+            # The other sense's own words are no evidence of a body ("hard disc", "physical
+            # copy", "appointment at the bank"): only the rest of the message counts.
+            rest = tokens[:where] + tokens[where + len(found.split()) :]
+            others = frozenset(rest)
+            if others.isdisjoint(_POSTURE_WORDS) and not self._about_health(rest, others):
+                return found
         if (
             not known.isdisjoint(STRICT_SUBJECTS)
             and known.isdisjoint(_STRICT_HEALTH)

@@ -74,6 +74,8 @@ FLOORS = {
     "dev7.yaml": {"top1": 0.88, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.015},
     "dev_redflags6.yaml": {"top1": 0.75, "rejection": 0.6, "recall": 1.0, "false_urgent": 0.08},
     "dev_redflags7.yaml": {"top1": 0.66, "rejection": 0.6, "recall": 0.99, "false_urgent": 0.15},
+    # dev8: out-of-scope look-alikes and controls (first run: rejection 77.7%, top-1 98.6%).
+    "dev8.yaml": {"top1": 0.97, "rejection": 0.88, "recall": 1.0, "false_urgent": 0.01},
     # dev_redflags8: almost no textbook wording, many languages (first run recall 75.6%).
     "dev_redflags8.yaml": {"top1": 0.66, "rejection": 0.4, "recall": 0.93, "false_urgent": 0.17},
 }
