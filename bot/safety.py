@@ -835,7 +835,11 @@ class RedFlagDetector:
                 tokens = self._tokens(phrase, correct=False)
                 if tokens:
                     self.phrases.append(_Phrase(index, phrase, tokens))
-            own = [set(p.tokens) for p in self.phrases if p.category == index]
+            own = [frozenset(p.tokens) for p in self.phrases if p.category == index]
+            # Each own phrase filed under its least word: a veto holds it only if it has that.
+            own_by_word: dict[str, list[frozenset[str]]] = {}
+            for phrase_words in own:
+                own_by_word.setdefault(min(phrase_words), []).append(phrase_words)
             for concept in category.concepts:
                 groups = tuple(
                     tuple(o for o in (self._tokens(x, correct=False) for x in group) if o)
@@ -864,12 +868,13 @@ class RedFlagDetector:
                     if len(o) == 1
                     for t in o
                 )
-            reach = [
-                0
-                if any(o <= set(v) for o in own) or not symptom_words.isdisjoint(v)
-                else _VETO_REACH
-                for v in vetoes
-            ]
+            reach: list[int] = []
+            for veto_tokens in vetoes:
+                words = frozenset(veto_tokens)
+                holds = not symptom_words.isdisjoint(words) or any(
+                    o <= words for word in words for o in own_by_word.get(word, ())
+                )
+                reach.append(0 if holds else _VETO_REACH)
             self.unless.append([_Veto(v, r) for v, r in zip(vetoes, reach, strict=True) if v])
         # Longer phrases first: the most specific explanation is the one reported.
         self.phrases.sort(key=lambda p: -len(p.tokens))
