@@ -58,9 +58,13 @@ class MatchingSettings(Section):
 
     # Answer when the best topic reaches answer_score and leads the runner-up by margin;
     # offer "did you mean" choices from suggest_score; below that, say it is not known.
-    answer_score: Annotated[float, Field(ge=0, le=100)] = 52.0
+    answer_score: Annotated[float, Field(ge=0, le=100)] = 55.0
     suggest_score: Annotated[float, Field(ge=0, le=100)] = 32.0
     margin: Annotated[float, Field(ge=0, le=100)] = 1.0
+    # The best topic's score from the words alone (before the topic model's points below)
+    # must reach this too: the topic model chooses between topics, it never makes a weak
+    # match confident ("pins and needles in my hand when I sleep on my arm").
+    min_word_score: Annotated[float, Field(ge=0, le=100)] = 50.0
     top_k: Annotated[int, Field(ge=1, le=20)] = 5
     # A question's score mixes idf-weighted query coverage, question coverage and rapidfuzz's
     # token_sort_ratio; the bonus counts query words found in other questions of the topic.
@@ -68,10 +72,12 @@ class MatchingSettings(Section):
     question_weight: Annotated[float, Field(ge=0)] = 0.5
     fuzzy_weight: Annotated[float, Field(ge=0)] = 0.5
     topic_bonus: Annotated[float, Field(ge=0, le=100)] = 80.0
-    # Points added for the topic's posterior (0-1) under a naive Bayes model of its questions
-    # words and adjacent word pairs, stop words included: it separates neighbouring topics
-    # whose content words are the same ("who is physio for" / "what does a physio do").
-    topic_model_weight: Annotated[float, Field(ge=0, le=100)] = 15.0
+    # Points added for the topic's posterior (0-1) under a naive Bayes model of its questions'
+    # and examples' words and adjacent word pairs, stop words included: it separates
+    # neighbouring topics whose content words are the same ("who is physio for" / "what does
+    # a physio do"). 25 and answer_score 55 since knowledge/examples.yaml: chosen by the
+    # tuning sets left out one at a time (docs/matching.md, "Fifth round").
+    topic_model_weight: Annotated[float, Field(ge=0, le=100)] = 25.0
     # Sentences of a long message are also scored alone, lower than the whole, so a question
     # inside greetings or a story is found.
     segment_penalty: Annotated[float, Field(ge=0, le=100)] = 25.0

@@ -26,8 +26,10 @@ from bot.schema import (
     ANSWER_IDS,
     FILE_MODELS,
     MAX_BUTTON_CHARS,
+    OPTIONAL_FILE_MODELS,
     SCHEMA_VERSION,
     TRANSLATION_MODELS,
+    ExamplesFile,
     FaqFile,
     FaqTranslationFile,
     MessagesFile,
@@ -66,6 +68,8 @@ REQUIRED_TOPIC_IDS: Final = (
 # Placeholders filled in at reply time by the engine, allowed in any text.
 RUNTIME_PLACEHOLDERS: Final = frozenset({"deleted", "summary", "title", "phone", "signs", "sign"})
 MIN_QUESTIONS: Final = 8
+# People's messages by topic: optional, and read only from the default language's folder.
+EXAMPLES_FILE: Final = "examples.yaml"
 NEAR_DUPLICATE_SCORE: Final = 95.0
 
 _PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")
@@ -234,7 +238,8 @@ def _describe(error: ErrorDetails, document: YamlDocument) -> Problem:
 
 def _unknown_key_hint(key: str, error: ErrorDetails, document: YamlDocument) -> str:
     path = Path(document.file)
-    models = TRANSLATION_MODELS if path.parent.parent.name == I18N_DIR else FILE_MODELS
+    in_language_folder = path.parent.parent.name == I18N_DIR
+    models = TRANSLATION_MODELS if in_language_folder else {**FILE_MODELS, **OPTIONAL_FILE_MODELS}
     model = _model_at(models[path.name], error["loc"][:-1])
     allowed = sorted(model.model_fields) if model else []
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
@@ -864,6 +869,11 @@ def load_knowledge(
         problems.extend(_check_red_flags(red_flags, documents["red_flags.yaml"]))
     if screening:
         problems.extend(_check_screening(screening, documents["screening.yaml"]))
+    examples, example_problems, example_warnings = _read_examples(
+        directory, clinic, faq, lint=lint
+    )
+    problems.extend(example_problems)
+    warnings.extend(example_warnings)
     if problems:
         problems.extend(_translation_file_problems(directory, clinic))
         raise KnowledgeError(sorted(problems, key=_order) + sorted(warnings, key=_order))
@@ -878,7 +888,9 @@ def load_knowledge(
     folders, folder_problems = _language_folders(directory)
     languages = [_read_language(folder, clinic) for folder in folders]
     every_language = _with_other_languages(red_flags, languages)
-    matcher, detector = build_matching(faq, synonyms, every_language, matching)
+    matcher, detector = build_matching(
+        faq, synonyms, every_language, matching, examples.examples if examples else None
+    )
     if lint:
         warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
         warnings.extend(
@@ -903,14 +915,18 @@ def build_matching(
     synonyms: SynonymsFile,
     red_flags: RedFlagsFile,
     settings: MatchingSettings | None = None,
+    examples: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Matcher, RedFlagDetector]:
-    """The matcher and the red-flag detector, sharing one vocabulary for typo correction."""
+    """The matcher and the red-flag detector, sharing one vocabulary for typo correction.
+
+    ``examples`` (people's messages by topic id) teach the matcher's topic model only.
+    """
     settings = settings or MatchingSettings()
     texts = [q for t in faq.topics for q in (t.title, *t.questions)]
     texts += [p for c in red_flags.categories for p in (*c.phrases, *c.unless)]
     texts += [w for c in red_flags.categories for k in c.concepts for g in k.all_of for w in g]
     normaliser = Normaliser.build(texts, synonyms, settings.typo_cutoff)
-    matcher = Matcher(faq, synonyms, settings, normaliser)
+    matcher = Matcher(faq, synonyms, settings, normaliser, examples)
     return matcher, RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)
 
 
@@ -1151,6 +1167,67 @@ def _read_language(folder: Path, clinic: ClinicSettings) -> _LanguageFiles:
     return lang
 
 
+def _unknown_topic(
+    doc: YamlDocument, path: PathKey, topic_id: str, ids: Sequence[str], otherwise: str
+) -> Problem:
+    """``topic_id`` names no topic of knowledge/faq.yaml: say so, with the closest id."""
+    close = difflib.get_close_matches(topic_id, ids, n=1, cutoff=0.6)
+    return Problem(
+        doc.file,
+        doc.line_of(path),
+        dotted_path(path),
+        f"`{topic_id}` is not a topic id in knowledge/faq.yaml",
+        f"did you mean `{close[0]}`?" if close else otherwise,
+    )
+
+
+def _read_examples(
+    directory: Path, clinic: ClinicSettings, faq: FaqFile | None, *, lint: bool
+) -> tuple[ExamplesFile | None, list[Problem], list[Problem]]:
+    """knowledge/examples.yaml if the folder has one, its problems, and (``lint``) its
+    warnings."""
+    path = directory / EXAMPLES_FILE
+    if not path.exists():
+        return None, [], []  # optional: a clinic starts without people's messages
+    try:
+        document = read_yaml(path, _display_name(path))
+    except KnowledgeError as exc:
+        return None, list(exc.problems), []
+    examples, problems = parse_file(document, ExamplesFile, clinic)
+    if examples is None or faq is None:
+        return None, problems, []
+    ids = sorted(t.id for t in faq.topics)
+    warnings: list[Problem] = []
+    first: dict[str, str] = {}
+    for topic_id, messages in examples.examples.items():
+        if topic_id not in ids:
+            problems.append(
+                _unknown_topic(
+                    document,
+                    ("examples", topic_id),
+                    topic_id,
+                    ids,
+                    "put each message under the id of the topic it asks about",
+                )
+            )
+        for i, message in enumerate(messages if lint else ()):
+            key = normalise_question(message)
+            other = first.setdefault(key, topic_id)
+            if other != topic_id:
+                where: PathKey = ("examples", topic_id, i)
+                warnings.append(
+                    Problem(
+                        document.file,
+                        document.line_of(where),
+                        dotted_path(where),
+                        f"the same message is also under `{other}`",
+                        "keep it under the one topic it asks about",
+                        "warning",
+                    )
+                )
+    return (None if problems else examples), problems, warnings
+
+
 def _translation_file_problems(directory: Path, clinic: ClinicSettings) -> list[Problem]:
     """Structure problems of every language folder, reported along with English errors."""
     folders, problems = _language_folders(directory)
@@ -1175,16 +1252,9 @@ def _translate_faq(
         for i, entry in enumerate(translation.topics):
             path: PathKey = ("topics", i, "id")
             if entry.id not in base.topics_by_id:
-                close = difflib.get_close_matches(entry.id, ids, n=1, cutoff=0.6)
                 problems.append(
-                    Problem(
-                        doc.file,
-                        doc.line_of(path),
-                        dotted_path(path),
-                        f"`{entry.id}` is not a topic id in knowledge/faq.yaml",
-                        f"did you mean `{close[0]}`?"
-                        if close
-                        else "use the id of the English topic this translates",
+                    _unknown_topic(
+                        doc, path, entry.id, ids, "use the id of the English topic this translates"
                     )
                 )
             elif entry.id in translated:

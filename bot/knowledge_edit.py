@@ -21,7 +21,7 @@ import yaml
 from bot.config import ClinicSettings, MatchingSettings
 from bot.knowledge import I18N_DIR, KnowledgeBase, load_knowledge, normalise_question
 from bot.problems import KnowledgeError, Problem
-from bot.schema import FILE_MODELS
+from bot.schema import FILE_MODELS, OPTIONAL_FILE_MODELS
 from bot.yamlfile import StrictSafeLoader, parse_yaml
 
 FAQ_FILE: Final = "faq.yaml"
@@ -247,7 +247,7 @@ def _validate(
     """Load the whole knowledge folder with the new faq.yaml, in a temporary copy."""
     with tempfile.TemporaryDirectory(prefix="backpain-kb-") as tmp:
         copy_dir = Path(tmp)
-        for filename in FILE_MODELS:
+        for filename in (*FILE_MODELS, *OPTIONAL_FILE_MODELS):
             if (kb_dir / filename).exists():
                 shutil.copyfile(kb_dir / filename, copy_dir / filename)
         if (kb_dir / I18N_DIR).is_dir():

@@ -54,6 +54,23 @@ class FaqFile(Strict):
     topics: list[Topic] = Field(min_length=1)
 
 
+# --- examples.yaml ----------------------------------------------------------------------------
+
+Example = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class ExamplesFile(Strict):
+    """knowledge/examples.yaml: messages people sent, each under the topic it asks about."""
+
+    version: Literal[1]
+    examples: dict[Id, list[Example]] = Field(
+        description=(
+            "Topic id -> messages worded the way people really write. Never shown; the matcher "
+            "learns from them which wordings go with which topic."
+        )
+    )
+
+
 # --- synonyms.yaml ----------------------------------------------------------------------------
 
 
@@ -438,6 +455,9 @@ FILE_MODELS: dict[str, type[Strict]] = {
     "screening.yaml": ScreeningFile,
 }
 
+# Files a knowledge folder may leave out (English only: a language folder does not read them).
+OPTIONAL_FILE_MODELS: dict[str, type[Strict]] = {"examples.yaml": ExamplesFile}
+
 
 # A language folder holds the same five files; two have their own translation models.
 TRANSLATION_MODELS: dict[str, type[Strict]] = {
@@ -460,7 +480,8 @@ def schema_filename(knowledge_file: str) -> str:
 def json_schemas() -> dict[str, dict[str, object]]:
     """JSON Schema per knowledge file, for editors (yaml-language-server) to complete and check."""
     schemas: dict[str, dict[str, object]] = {}
-    models = [(schema_filename(name), model) for name, model in FILE_MODELS.items()]
+    files = {**FILE_MODELS, **OPTIONAL_FILE_MODELS}
+    models = [(schema_filename(name), model) for name, model in files.items()]
     models += [
         (TRANSLATION_SCHEMAS[name], TRANSLATION_MODELS[name]) for name in TRANSLATION_SCHEMAS
     ]

@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main as cli_main
 from bot.knowledge import REQUIRED_TOPIC_IDS, load_knowledge
 from bot.problems import KnowledgeError
-from bot.schema import FILE_MODELS, json_schemas, schema_filename
+from bot.schema import FILE_MODELS, OPTIONAL_FILE_MODELS, json_schemas, schema_filename
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -74,7 +74,7 @@ def test_the_article_copy_matches_the_clinic_source() -> None:
     assert (ROOT / "docs" / "article.txt").read_bytes() == shared.read_bytes()
 
 
-@pytest.mark.parametrize("filename", sorted(FILE_MODELS))
+@pytest.mark.parametrize("filename", sorted({**FILE_MODELS, **OPTIONAL_FILE_MODELS}))
 def test_each_file_points_editors_at_its_schema(filename: str) -> None:
     lines = (KNOWLEDGE / filename).read_text(encoding="utf-8").splitlines()
     assert lines[0] == f"# yaml-language-server: $schema=schemas/{schema_filename(filename)}"
