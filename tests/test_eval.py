@@ -16,21 +16,25 @@ EVAL = ROOT / "tests" / "eval"
 
 # Floors a little under the figures measured when they were set (docs/matching.md has the
 # current numbers). Raise them when the matcher improves; never lower them to pass.
-# Held-out sets: measured only, never tuned on; every dev* set is a tuning set.
+# Held-out sets: measured only, never tuned on; every dev* set but dev6 is a tuning set, and
+# since the fifth round also training data: its in-scope messages are knowledge/examples.yaml,
+# so its top-1 here is partly memory (benchmarks/examples_loo.py scores each left out).
+# Fifth round (knowledge/examples.yaml): heldout 92.0 / 94.1, heldout2 89.6 / 91.8, heldout3
+# 92.9 / 95.2, heldout4 89.2 / 92.9, dev6 93.0 / 94.5 (top-1 / rejection).
 FLOORS = {
     # Held out: measured only, never tuned on (90.6 / 95.6 / 98.0 / 2.7% when set; 91.1 / 97.1
     # / 98.0 / 2.4% after the third round).
-    "heldout.yaml": {"top1": 0.89, "rejection": 0.94, "recall": 0.97, "false_urgent": 0.03},
+    "heldout.yaml": {"top1": 0.9, "rejection": 0.94, "recall": 0.97, "false_urgent": 0.03},
     # Second held-out set, written blind after this round's tuning had begun; first run
     # 88.3 / 86.9 / 100 / 3.6%.
-    "heldout2.yaml": {"top1": 0.87, "rejection": 0.88, "recall": 0.98, "false_urgent": 0.045},
+    "heldout2.yaml": {"top1": 0.88, "rejection": 0.9, "recall": 0.98, "false_urgent": 0.045},
     # Third held-out set, written blind at the start of the third round: first run 90.6 / 93.5
     # / 100 / 1.6%, 90.3 / 93.5 / 100 / 1.4% at the round's end.
-    "heldout3.yaml": {"top1": 0.88, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.02},
+    "heldout3.yaml": {"top1": 0.91, "rejection": 0.93, "recall": 1.0, "false_urgent": 0.02},
     # Fourth round (third session of 2026-11-27), written blind and first run at its end:
     # heldout4 88.4 / 88.1 / 100 / 1.7%; heldout_redflags recall 93.3%, false urgent 17.0% of
     # its near misses (all its non-urgent messages are near misses), 94.7 / 17.0% at the end.
-    "heldout4.yaml": {"top1": 0.86, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.025},
+    "heldout4.yaml": {"top1": 0.875, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.025},
     # heldout_redflags2: written blind late in the round, first run on its last commit:
     # recall 90.3%, false urgent 10.0% of its near misses.
     "heldout_redflags2.yaml": {
@@ -47,9 +51,9 @@ FLOORS = {
     },
     # Tuning sets (figures when set: dev 97.9/100/100/0.0, dev2 95.8/100/100/0.8,
     # dev3 97.5/98.3/-/0.2).
-    "dev.yaml": {"top1": 0.96, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
-    "dev2.yaml": {"top1": 0.94, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.015},
-    "dev3.yaml": {"top1": 0.96, "rejection": 0.96, "recall": 1.0, "false_urgent": 0.01},
+    "dev.yaml": {"top1": 0.97, "rejection": 0.98, "recall": 1.0, "false_urgent": 0.01},
+    "dev2.yaml": {"top1": 0.95, "rejection": 0.98, "recall": 1.0, "false_urgent": 0.015},
+    "dev3.yaml": {"top1": 0.97, "rejection": 0.96, "recall": 1.0, "false_urgent": 0.01},
     # Look-alikes (110 out of scope): rejection 79.1% at its first run, 100% when set.
     "dev4.yaml": {"top1": 0.98, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
     # Red-flag tuning sets: recall 100% on all four; false urgent 3.3%, 7.0%, 3.2% and 4.0% of
@@ -58,26 +62,26 @@ FLOORS = {
     # dev_redflags' ceiling was 0.04 until the fourth round: an all-clear no longer reaches
     # into another sentence (recall first: "I fell off a ladder. My old injury had fully
     # healed" must stay urgent), which costs its "motorbike crash. Fully healed" near miss.
-    "dev_redflags.yaml": {"top1": 0.73, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.05},
-    "dev_redflags2.yaml": {"top1": 0.57, "rejection": 1.0, "recall": 1.0, "false_urgent": 0.08},
-    "dev_redflags3.yaml": {"top1": 0.80, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.04},
-    "dev_redflags4.yaml": {"top1": 0.76, "rejection": 0.45, "recall": 1.0, "false_urgent": 0.05},
+    "dev_redflags.yaml": {"top1": 0.8, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.05},
+    "dev_redflags2.yaml": {"top1": 0.67, "rejection": 1.0, "recall": 1.0, "false_urgent": 0.08},
+    "dev_redflags3.yaml": {"top1": 0.93, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.04},
+    "dev_redflags4.yaml": {"top1": 0.83, "rejection": 0.45, "recall": 1.0, "false_urgent": 0.05},
     # Third round. dev5 (first run 77.4 / 89.1 / 97.1 / 1.9%) and dev_redflags5 (first run
     # recall 92.2%, false urgent 18.0% of its near misses) are tuning sets; dev6 is the
     # validation set, run for totals only (first run 90.7 / 90.4 / 100 / 1.9%).
-    "dev5.yaml": {"top1": 0.78, "rejection": 0.9, "recall": 1.0, "false_urgent": 0.015},
-    "dev_redflags5.yaml": {"top1": 0.52, "rejection": 0.4, "recall": 1.0, "false_urgent": 0.04},
-    "dev6.yaml": {"top1": 0.89, "rejection": 0.9, "recall": 1.0, "false_urgent": 0.02},
+    "dev5.yaml": {"top1": 0.85, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.015},
+    "dev_redflags5.yaml": {"top1": 0.62, "rejection": 0.4, "recall": 1.0, "false_urgent": 0.04},
+    "dev6.yaml": {"top1": 0.915, "rejection": 0.93, "recall": 1.0, "false_urgent": 0.02},
     # Fourth round tuning sets, written blind (first runs: dev7 88.1 / 92.3 / 100 / 1.9%;
     # dev_redflags6 recall 96.0%, false urgent 12.1%; dev_redflags7 recall 90.7%, false urgent
     # 15.6% of their near misses).
-    "dev7.yaml": {"top1": 0.88, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.015},
-    "dev_redflags6.yaml": {"top1": 0.75, "rejection": 0.6, "recall": 1.0, "false_urgent": 0.08},
-    "dev_redflags7.yaml": {"top1": 0.66, "rejection": 0.6, "recall": 0.99, "false_urgent": 0.15},
+    "dev7.yaml": {"top1": 0.93, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.015},
+    "dev_redflags6.yaml": {"top1": 0.8, "rejection": 0.6, "recall": 1.0, "false_urgent": 0.08},
+    "dev_redflags7.yaml": {"top1": 0.76, "rejection": 0.6, "recall": 0.99, "false_urgent": 0.15},
     # dev8: out-of-scope look-alikes and controls (first run: rejection 77.7%, top-1 98.6%).
-    "dev8.yaml": {"top1": 0.97, "rejection": 0.88, "recall": 1.0, "false_urgent": 0.01},
+    "dev8.yaml": {"top1": 0.98, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.01},
     # dev_redflags8: almost no textbook wording, many languages (first run recall 75.6%).
-    "dev_redflags8.yaml": {"top1": 0.66, "rejection": 0.4, "recall": 0.93, "false_urgent": 0.17},
+    "dev_redflags8.yaml": {"top1": 0.75, "rejection": 0.4, "recall": 0.93, "false_urgent": 0.17},
 }
 
 
