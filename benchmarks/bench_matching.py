@@ -121,12 +121,12 @@ def main() -> int:
     load_knowledge(args.kb)
     lint_load_ms = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    build_matching(kb.faq, kb.synonyms, kb.red_flags, MatchingSettings())
+    build_matching(kb.faq, kb.synonyms, kb.red_flags, MatchingSettings(), kb.examples)
     index_ms = (time.perf_counter() - start) * 1000
     queries = [case.text for case in load_cases(args.set)]
     median, p99 = time_queries(kb.matcher, kb.red_flags_detector, queries)
     tracemalloc.start()
-    build_matching(kb.faq, kb.synonyms, kb.red_flags, MatchingSettings())
+    build_matching(kb.faq, kb.synonyms, kb.red_flags, MatchingSettings(), kb.examples)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     rows.append(

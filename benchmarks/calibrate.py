@@ -64,7 +64,7 @@ def main() -> int:
                 "margin": t.margin,
             }
         )
-        matcher = Matcher(kb.faq, kb.synonyms, settings, kb.matcher.normaliser)
+        matcher = Matcher(kb.faq, kb.synonyms, settings, kb.matcher.normaliser, kb.examples)
         report = evaluate_default(matcher, kb.red_flags_detector, held)
         # The same set at the thresholds in MatchingSettings now, to compare like with like:
         # a lower threshold fitted on the others is only worth it if it helps here too.

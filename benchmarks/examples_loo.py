@@ -18,10 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.evaluation import evaluate, load_cases  # noqa: E402
-from bot.knowledge import EXAMPLES_FILE, load_knowledge, normalise_question  # noqa: E402
+from bot.knowledge import load_knowledge, normalise_question  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
-from bot.schema import ExamplesFile  # noqa: E402
-from bot.yamlfile import read_yaml  # noqa: E402
 
 EVAL = ROOT / "tests" / "eval"
 KNOWLEDGE = ROOT / "knowledge"
@@ -33,7 +31,7 @@ def main() -> int:
     args = parser.parse_args()
     sets = args.sets or [p for p in sorted(EVAL.glob("dev*.yaml")) if p.name != "dev6.yaml"]
     kb = load_knowledge(KNOWLEDGE, lint=False)
-    examples = ExamplesFile.model_validate(read_yaml(KNOWLEDGE / EXAMPLES_FILE).data).examples
+    examples = kb.examples
     shipped, detector = kb.index.get()
     print("| set | top-1 shipped | top-1 left out | rejection shipped | rejection left out |")
     print("|---|---|---|---|---|")

@@ -141,6 +141,10 @@ class KnowledgeBase:
     index: MatchingIndex = field(repr=False, compare=False)
     warnings: tuple[Problem, ...] = ()
     topics_by_id: Mapping[str, Topic] = field(default_factory=lambda: MappingProxyType({}))
+    # knowledge/examples.yaml: people's messages by topic id, which the matcher learned from.
+    examples: Mapping[str, Sequence[str]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
     # The ISO 639-1 code of this base's language, and every language's base by code (the
     # default first), shared by all of them; empty when there are no translations.
     language: str = "en"
@@ -888,9 +892,8 @@ def load_knowledge(
     folders, folder_problems = _language_folders(directory)
     languages = [_read_language(folder, clinic) for folder in folders]
     every_language = _with_other_languages(red_flags, languages)
-    matcher, detector = build_matching(
-        faq, synonyms, every_language, matching, examples.examples if examples else None
-    )
+    learned = MappingProxyType(dict(examples.examples) if examples else {})
+    matcher, detector = build_matching(faq, synonyms, every_language, matching, learned)
     if lint:
         warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
         warnings.extend(
@@ -906,6 +909,7 @@ def load_knowledge(
         index=MatchingIndex.ready(matcher, detector),
         warnings=tuple(sorted(warnings, key=_order)),
         topics_by_id=MappingProxyType({t.id: t for t in faq.topics}),
+        examples=learned,
     )
     return _load_translations(base, languages, folder_problems, every_language, matching)
 
