@@ -1,10 +1,16 @@
 """Each tuning set scored with its own messages taken out of knowledge/examples.yaml.
 
-The tuning sets' in-scope messages are the shipped examples, so `backpain-bot eval` on a
-tuning set measures partly what the topic model was shown. Left out one set at a time, each
-set is scored by a matcher that never saw its messages: the figure to tune by.
+The tuning sets' messages are the shipped examples, so `backpain-bot eval` on a tuning set
+measures partly what was learned from it. Left out one set at a time, each set is scored by
+models that never saw its messages: the figures to tune by.
 
-Run: .venv/bin/python benchmarks/examples_loo.py [SET ...]   (default: every tuning set)
+- top-1 and rejection of the matcher (whose topic model learns from the examples);
+- the red-flag likeness model (bot/likeness.py): the share of the set's urgent messages it
+  would name a category for if no phrase had caught them, and the share of its other
+  messages (those no phrase catches or sets aside) that would get the reminder line.
+
+Run: .venv/bin/python benchmarks/examples_loo.py [--likeness 0.95] [SET ...]
+(default: every tuning set)
 """
 
 from __future__ import annotations
@@ -17,39 +23,82 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import evaluate, load_cases  # noqa: E402
-from bot.knowledge import load_knowledge, normalise_question  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
+from bot.evaluation import Case, evaluate, load_cases  # noqa: E402
+from bot.knowledge import KnowledgeBase, build_matching, load_knowledge  # noqa: E402
+from bot.knowledge import normalise_question as normal  # noqa: E402
 
 EVAL = ROOT / "tests" / "eval"
 KNOWLEDGE = ROOT / "knowledge"
 
 
+def left_out(kb: KnowledgeBase, cases: list[Case], likeness: float) -> KnowledgeBase:
+    """A base whose models learned from every example but those of ``cases``."""
+    own = {normal(c.text) for c in cases}
+
+    def keep(texts: tuple[str, ...] | list[str]) -> list[str]:
+        return [t for t in texts if normal(t) not in own]
+
+    settings = kb.matcher.settings.model_copy(update={"red_flag_likeness": likeness})
+    matcher, detector = build_matching(
+        kb.faq,
+        kb.synonyms,
+        kb.red_flags,
+        settings,
+        {topic: keep(list(texts)) for topic, texts in kb.examples.items()},
+        {category: keep(list(texts)) for category, texts in kb.urgent_examples.items()},
+        keep(list(kb.other_examples)),
+    )
+    index = type(kb.index).ready(matcher, detector)
+    return KnowledgeBase(
+        directory=kb.directory,
+        faq=kb.faq,
+        synonyms=kb.synonyms,
+        red_flags=kb.red_flags,
+        messages=kb.messages,
+        screening=kb.screening,
+        index=index,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="*", type=Path)
+    parser.add_argument("--likeness", type=float, default=None)
     args = parser.parse_args()
     sets = args.sets or [p for p in sorted(EVAL.glob("dev*.yaml")) if p.name != "dev6.yaml"]
     kb = load_knowledge(KNOWLEDGE, lint=False)
-    examples = kb.examples
-    shipped, detector = kb.index.get()
-    print("| set | top-1 shipped | top-1 left out | rejection shipped | rejection left out |")
-    print("|---|---|---|---|---|")
-    sums = [0.0, 0.0, 0.0, 0.0]
+    likeness = args.likeness or kb.matcher.settings.red_flag_likeness
+    print(
+        "| set | top-1 shipped | top-1 left out | rejection shipped | rejection left out "
+        "| urgent it would name | others reminded |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    sums = [0.0] * 4
+    named = urgent_total = reminded = others = 0
     for path in sets:
         cases = load_cases(path)
-        own = {normalise_question(c.text) for c in cases}
-        rest = {
-            topic: [t for t in texts if normalise_question(t) not in own]
-            for topic, texts in examples.items()
-        }
-        left_out = Matcher(kb.faq, kb.synonyms, shipped.settings, shipped.normaliser, rest)
-        with_own = evaluate(shipped, detector, cases, time.perf_counter)
-        without = evaluate(left_out, detector, cases, time.perf_counter)
+        base = left_out(kb, cases, likeness)
+        with_own = evaluate(kb.matcher, kb.red_flags_detector, cases, time.perf_counter)
+        without = evaluate(base.matcher, base.red_flags_detector, cases, time.perf_counter)
         figures = [with_own.top1, without.top1, with_own.rejection, without.rejection]
         sums = [s + f for s, f in zip(sums, figures, strict=True)]
-        print(f"| {path.stem} | " + " | ".join(f"{100 * f:.1f}%" for f in figures) + " |")
-    print("| mean | " + " | ".join(f"{100 * s / len(sets):.2f}%" for s in sums) + " |")
+        model = base.red_flags_detector.likeness
+        assert model is not None, "no urgent examples to learn from"
+        urgent = [c for c in cases if c.urgent]
+        set_named = sum(model.category_of(c.text) is not None for c in urgent)
+        set_others = [o for o in without.outcomes if not o.case.urgent and not o.urgent]
+        set_reminded = sum(o.reminded for o in set_others)
+        named, urgent_total = named + set_named, urgent_total + len(urgent)
+        reminded, others = reminded + set_reminded, others + len(set_others)
+        row = [f"{100 * f:.1f}%" for f in figures]
+        row += [f"{set_named}/{len(urgent)}", f"{set_reminded}/{len(set_others)}"]
+        print(f"| {path.stem} | " + " | ".join(row) + " |")
+    mean = [f"{100 * s / len(sets):.2f}%" for s in sums]
+    share = [
+        f"{100 * named / max(urgent_total, 1):.1f}%",
+        f"{100 * reminded / max(others, 1):.1f}%",
+    ]
+    print("| mean / all | " + " | ".join(mean + share) + " |")
     return 0
 
 

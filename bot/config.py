@@ -99,6 +99,10 @@ class MatchingSettings(Section):
     typo_cutoff: Annotated[float, Field(ge=50, le=100)] = 84.0
     # Red flags: the whole message is checked up to this many characters.
     red_flag_max_chars: Annotated[int, Field(ge=100)] = 20_000
+    # A message no red-flag phrase catches that reads like knowledge/examples.yaml's urgent
+    # messages with at least this probability gets a line on where to go (never the urgent
+    # reply itself); 1.0 turns it off. Chosen on the tuning sets left out one at a time.
+    red_flag_likeness: Annotated[float, Field(ge=0.5, le=1.0)] = 0.8
 
 
 class Settings(Section):

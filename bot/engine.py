@@ -543,10 +543,12 @@ class Engine:
             self._screening_text(state, text, now, out)
         else:
             chosen = self._free_text(state, text, out)
-            if reading.set_aside is not None and chosen is not None and not chosen.warning_signs:
-                # Red-flag words ruled out by their context ("no numbness", "my mum's cancer"):
-                # one line on where to go in case they are the writer's after all.
-                out.say(red_flag_reminder(self.msg, self.kb.red_flags, reading.set_aside))
+            reminder = reading.reminder
+            if reminder is not None and chosen is not None and not chosen.warning_signs:
+                # Red-flag words ruled out by their context ("no numbness", "my mum's cancer"),
+                # or a message that reads like an urgent one in words no phrase has: one line
+                # on where to go in case it is urgent after all.
+                out.say(red_flag_reminder(self.msg, self.kb.red_flags, reminder))
                 out.effects.append(Count("red_flag_reminder"))
 
     def _on_command(self, state: Session, command: Command, now: datetime, out: _Out) -> None:

@@ -233,7 +233,7 @@ def evaluate(
         else:
             chosen = route(matcher, case.text, language)
             decision = chosen.decision or Decision("unknown", (), "small talk or about the bot")
-            reminded = reading.set_aside is not None and not chosen.warning_signs
+            reminded = reading.reminder is not None and not chosen.warning_signs
         category = hit.category_id if hit else None
         outcomes.append(Outcome(case, decision, category, clock() - start, reminded))
     confusions: Counter[tuple[str, str]] = Counter()

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from rapidfuzz import fuzz, process
 
 from bot.config import ClinicSettings, MatchingSettings
+from bot.likeness import UrgencyModel, ordinary_counts
 from bot.matching import STOP_WORDS, Matcher, Normaliser, stem
 from bot.problems import KnowledgeError, Problem
 from bot.safety import NEGATION_STEMS, RedFlagDetector
@@ -141,10 +142,15 @@ class KnowledgeBase:
     index: MatchingIndex = field(repr=False, compare=False)
     warnings: tuple[Problem, ...] = ()
     topics_by_id: Mapping[str, Topic] = field(default_factory=lambda: MappingProxyType({}))
-    # knowledge/examples.yaml: people's messages by topic id, which the matcher learned from.
+    # knowledge/examples.yaml: people's messages by topic id, which the matcher learned from;
+    # urgent ones by red-flag category and the others, which the likeness model learned from.
     examples: Mapping[str, Sequence[str]] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
+    urgent_examples: Mapping[str, Sequence[str]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    other_examples: Sequence[str] = field(default=(), repr=False, compare=False)
     # The ISO 639-1 code of this base's language, and every language's base by code (the
     # default first), shared by all of them; empty when there are no translations.
     language: str = "en"
@@ -874,7 +880,7 @@ def load_knowledge(
     if screening:
         problems.extend(_check_screening(screening, documents["screening.yaml"]))
     examples, example_problems, example_warnings = _read_examples(
-        directory, clinic, faq, lint=lint
+        directory, clinic, faq, red_flags, lint=lint
     )
     problems.extend(example_problems)
     warnings.extend(example_warnings)
@@ -893,7 +899,11 @@ def load_knowledge(
     languages = [_read_language(folder, clinic) for folder in folders]
     every_language = _with_other_languages(red_flags, languages)
     learned = MappingProxyType(dict(examples.examples) if examples else {})
-    matcher, detector = build_matching(faq, synonyms, every_language, matching, learned)
+    urgent = MappingProxyType(dict(examples.urgent) if examples else {})
+    other = tuple(examples.other) if examples else ()
+    matcher, detector = build_matching(
+        faq, synonyms, every_language, matching, learned, urgent, other
+    )
     if lint:
         warnings.extend(_lint_matching(faq, matcher, documents["faq.yaml"]))
         warnings.extend(
@@ -910,6 +920,8 @@ def load_knowledge(
         warnings=tuple(sorted(warnings, key=_order)),
         topics_by_id=MappingProxyType({t.id: t for t in faq.topics}),
         examples=learned,
+        urgent_examples=urgent,
+        other_examples=other,
     )
     return _load_translations(base, languages, folder_problems, every_language, matching)
 
@@ -920,10 +932,14 @@ def build_matching(
     red_flags: RedFlagsFile,
     settings: MatchingSettings | None = None,
     examples: Mapping[str, Sequence[str]] | None = None,
+    urgent: Mapping[str, Sequence[str]] | None = None,
+    other: Sequence[str] = (),
 ) -> tuple[Matcher, RedFlagDetector]:
     """The matcher and the red-flag detector, sharing one vocabulary for typo correction.
 
-    ``examples`` (people's messages by topic id) teach the matcher's topic model only.
+    ``examples`` (people's messages by topic id) teach the matcher's topic model only;
+    ``urgent`` (by red-flag category id) against them and ``other`` teach the detector's
+    :class:`UrgencyModel`.
     """
     settings = settings or MatchingSettings()
     texts = [q for t in faq.topics for q in (t.title, *t.questions)]
@@ -931,7 +947,21 @@ def build_matching(
     texts += [w for c in red_flags.categories for k in c.concepts for g in k.all_of for w in g]
     normaliser = Normaliser.build(texts, synonyms, settings.typo_cutoff)
     matcher = Matcher(faq, synonyms, settings, normaliser, examples)
-    return matcher, RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)
+    detector = RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)
+    if urgent:
+        ordinary = ordinary_counts(normaliser, matcher.nb_counts, other)
+        ordinary_texts = len(other) + sum(
+            1 + len(t.questions) + len((examples or {}).get(t.id, ())) for t in faq.topics
+        )
+        detector.likeness = UrgencyModel(
+            urgent,
+            ordinary,
+            ordinary_texts,
+            normaliser,
+            settings.red_flag_likeness,
+            settings.max_chars,
+        )
+    return matcher, detector
 
 
 def _lint_red_flag_words(
@@ -1186,7 +1216,12 @@ def _unknown_topic(
 
 
 def _read_examples(
-    directory: Path, clinic: ClinicSettings, faq: FaqFile | None, *, lint: bool
+    directory: Path,
+    clinic: ClinicSettings,
+    faq: FaqFile | None,
+    red_flags: RedFlagsFile | None,
+    *,
+    lint: bool,
 ) -> tuple[ExamplesFile | None, list[Problem], list[Problem]]:
     """knowledge/examples.yaml if the folder has one, its problems, and (``lint``) its
     warnings."""
@@ -1201,6 +1236,22 @@ def _read_examples(
     if examples is None or faq is None:
         return None, problems, []
     ids = sorted(t.id for t in faq.topics)
+    categories = sorted(c.id for c in red_flags.categories) if red_flags else []
+    for category in examples.urgent:
+        if category not in categories:
+            place: PathKey = ("urgent", category)
+            close = difflib.get_close_matches(category, categories, n=1, cutoff=0.6)
+            problems.append(
+                Problem(
+                    document.file,
+                    document.line_of(place),
+                    dotted_path(place),
+                    f"`{category}` is not a red-flag category id in knowledge/red_flags.yaml",
+                    f"did you mean `{close[0]}`?"
+                    if close
+                    else "use one of: " + ", ".join(categories),
+                )
+            )
     warnings: list[Problem] = []
     first: dict[str, str] = {}
     for topic_id, messages in examples.examples.items():

@@ -10,6 +10,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final
 
+from bot.likeness import UrgencyModel
 from bot.matching import Normaliser, stem, tokenize, words
 from bot.schema import RedFlagsFile
 
@@ -635,6 +636,14 @@ class Reading:
 
     hit: RedFlagHit | None = None
     set_aside: str | None = None
+    # No red-flag phrase at all, but the message reads like the urgent messages of this
+    # category (bot/likeness.py): the same reminder, for wordings no phrase has yet.
+    resembles: str | None = None
+
+    @property
+    def reminder(self) -> str | None:
+        """The category a reminder line should name, if any."""
+        return self.set_aside or self.resembles
 
 
 @dataclass(frozen=True)
@@ -934,6 +943,8 @@ class RedFlagDetector:
         self.checked_cues = self._sequences(_CHECKED_FOR)
         self.ruled_out = self._sequences(["ruled out", "rule out"])[0]
         self.this_year = datetime.date.today().year
+        # Set by whoever has labelled messages to learn from (build_matching).
+        self.likeness: UrgencyModel | None = None
 
     def _sequences(self, phrases: Sequence[str]) -> tuple[tuple[str, ...], ...]:
         """Phrases as stemmed word sequences, filler kept: cues are matched word for word."""
@@ -1023,11 +1034,19 @@ class RedFlagDetector:
 
     def check(self, text: str) -> RedFlagHit | None:
         """The first red flag the message describes, or None."""
-        return self.read(text).hit
+        return self._read(text).hit
 
     def read(self, text: str) -> Reading:
         """The first red flag the message describes; if none, the first category whose
-        wording was found but ruled out by its context (see :class:`Reading`)."""
+        wording was found but ruled out by its context; if none, the category the message
+        reads like to :attr:`likeness` (see :class:`Reading`)."""
+        reading = self._read(text)
+        if reading.hit is None and reading.set_aside is None and self.likeness is not None:
+            return Reading(resembles=self.likeness.category_of(text))
+        return reading
+
+    def _read(self, text: str) -> Reading:
+        """:meth:`read` by the phrases alone."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
         if _READING_CUE.search(text) is not None:
             text = read_weights(text)

@@ -69,6 +69,21 @@ class ExamplesFile(Strict):
             "learns from them which wordings go with which topic."
         )
     )
+    urgent: dict[Id, list[Example]] = Field(
+        default_factory=dict,
+        description=(
+            "Red-flag category id (red_flags.yaml) -> messages describing that emergency. A "
+            "message worded like these that no red-flag phrase catches gets a line on where "
+            "to go if it is urgent."
+        ),
+    )
+    other: list[Example] = Field(
+        default_factory=list,
+        description=(
+            "Messages about something else, or ordinary ones sharing words with a red flag "
+            "('my cat fell off the sofa'): they teach what is not urgent."
+        ),
+    )
 
 
 # --- synonyms.yaml ----------------------------------------------------------------------------

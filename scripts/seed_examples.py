@@ -1,12 +1,14 @@
-"""Add the tuning sets' in-scope messages to knowledge/examples.yaml, under their topics.
+"""Add the tuning sets' messages to knowledge/examples.yaml: in-scope ones under their
+topics, urgent ones under their red-flag categories, the rest under `other`.
 
 Run: .venv/bin/python scripts/seed_examples.py [--kb knowledge]
 
 The tuning sets (tests/eval/dev*.yaml but dev6, the validation set) were written blind, the
-way people write; their in-scope messages teach the matcher's topic model how people word
-each topic. The validation and held-out sets are never read: they measure what it learned.
-Messages already in the file stay as they are (a clinic's own additions included); only new
-ones are added, and the file is rewritten in topic order.
+way people write. Their in-scope messages teach the matcher's topic model how people word
+each topic; their urgent messages, against all the others, teach the red-flag likeness model
+(bot/likeness.py). The validation and held-out sets are never read: they measure what was
+learned. Messages already in the file stay as they are (a clinic's own additions included);
+only new ones are added, and the file is rewritten in topic and category order.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from bot.yamlfile import read_yaml  # noqa: E402
 EVAL = ROOT / "tests" / "eval"
 # Never examples: the validation set decides what is kept, the held-out sets are the test.
 NOT_FOR_TRAINING = ("dev6.yaml",)
+# The sets' short names for red-flag categories whose id in red_flags.yaml is longer.
+CATEGORY_IDS = {"trauma": "major-trauma"}
 
 HEADER = f"""\
 # yaml-language-server: $schema=schemas/{schema_filename(EXAMPLES_FILE)}
@@ -40,16 +44,42 @@ HEADER = f"""\
 """
 
 
+URGENT_COMMENT = """\
+# Messages describing an emergency, under their red-flag category (red_flags.yaml). The
+# red-flag phrases decide what is urgent; a message worded like these that no phrase catches
+# gets one line on where to go. Add a missed red flag here, and its wording to red_flags.yaml."""
+OTHER_COMMENT = """\
+# Messages that are not urgent and not about a topic: other subjects, and ordinary messages
+# that share words with a red flag. They teach what is not urgent."""
+
+
 def tuning_sets() -> list[Path]:
     return [p for p in sorted(EVAL.glob("dev*.yaml")) if p.name not in NOT_FOR_TRAINING]
 
 
-def render(examples: dict[str, list[str]], topic_order: list[str]) -> str:
-    lines = [HEADER, "version: 1", "examples:"]
-    for topic_id in sorted(examples, key=topic_order.index):
-        lines.append(f"  {topic_id}:")
-        # JSON strings are valid YAML double-quoted strings: emoji, quotes and colons are safe.
-        lines += [f"    - {json.dumps(text, ensure_ascii=False)}" for text in examples[topic_id]]
+def _item(text: str, indent: str) -> str:
+    # JSON strings are valid YAML double-quoted strings: emoji, quotes and colons are safe.
+    return f"{indent}- {json.dumps(text, ensure_ascii=False)}"
+
+
+def _section(name: str, by_id: dict[str, list[str]], order: list[str]) -> list[str]:
+    lines = [f"{name}:"]
+    for key in sorted(by_id, key=order.index):
+        lines.append(f"  {key}:")
+        lines += [_item(text, "    ") for text in by_id[key]]
+    return lines
+
+
+def render(
+    examples: dict[str, list[str]],
+    urgent: dict[str, list[str]],
+    other: list[str],
+    topic_order: list[str],
+    category_order: list[str],
+) -> str:
+    lines = [HEADER, "version: 1", *_section("examples", examples, topic_order)]
+    lines += ["", URGENT_COMMENT, *_section("urgent", urgent, category_order)]
+    lines += ["", OTHER_COMMENT, "other:", *[_item(text, "  ") for text in other]]
     return "\n".join(lines) + "\n"
 
 
@@ -59,25 +89,42 @@ def main() -> int:
     args = parser.parse_args()
     kb = load_knowledge(args.kb, lint=False)
     topic_order = [t.id for t in kb.topics]
+    category_order = [c.id for c in kb.red_flags.categories]
     path = args.kb / EXAMPLES_FILE
     examples: dict[str, list[str]] = {}
+    urgent: dict[str, list[str]] = {}
+    other: list[str] = []
     if path.exists():
         current = ExamplesFile.model_validate(read_yaml(path).data)
         examples = {k: list(v) for k, v in current.examples.items()}
-    seen = {normalise_question(t) for texts in examples.values() for t in texts}
+        urgent = {k: list(v) for k, v in current.urgent.items()}
+        other = list(current.other)
+    seen = {
+        normalise_question(t)
+        for texts in (*examples.values(), *urgent.values(), other)
+        for t in texts
+    }
     added = 0
     for set_path in tuning_sets():
         for case in load_cases(set_path):
-            if case.expect is None or case.urgent or case.expect not in topic_order:
-                continue
             key = normalise_question(case.text)
             if key in seen:
                 continue
+            if case.urgent:
+                category = CATEGORY_IDS.get(case.category or "", case.category or "")
+                if category not in category_order:
+                    continue  # a set's category the knowledge does not have
+                urgent.setdefault(category, []).append(case.text)
+            elif case.expect in topic_order:
+                examples.setdefault(case.expect, []).append(case.text)
+            elif case.expect is None:
+                other.append(case.text)
+            else:
+                continue
             seen.add(key)
-            examples.setdefault(case.expect, []).append(case.text)
             added += 1
-    path.write_text(render(examples, topic_order), encoding="utf-8")
-    total = sum(len(v) for v in examples.values())
+    path.write_text(render(examples, urgent, other, topic_order, category_order), encoding="utf-8")
+    total = sum(len(v) for v in (*examples.values(), *urgent.values(), other))
     print(f"{path}: {added} messages added, {total} in all")
     return 0
 

@@ -1,0 +1,127 @@
+"""A word and word-pair model of urgent messages: a softer net under the red-flag check.
+
+The check (`bot/safety.py`) decides what is urgent, phrase by phrase, so an admin can read
+and change every reason. People still describe emergencies in words no phrase has yet. This
+model learns from labelled messages (`knowledge/examples.yaml`: each red-flag category's
+urgent messages against ordinary ones) and, when a message the check let through reads like
+an urgent one, names the category, so the bot adds a line on where to go. It never sends
+anyone to urgent care by itself: its mistakes cost one line of text, not a stopped
+conversation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+from bot.matching import Normaliser, phrase_features
+
+# Additive smoothing, as the matcher's topic model.
+_ALPHA: Final = 0.1
+# The class of everything that is not urgent.
+ORDINARY: Final = ""
+
+
+def features(normaliser: Normaliser, text: str) -> list[str]:
+    """The words and adjacent word pairs the model reads (no typo correction: the examples
+    were learned as written, and both sides must agree)."""
+    return phrase_features(normaliser.stems(text, correct=False))
+
+
+class UrgencyModel:
+    """Naive Bayes over red-flag categories and the ordinary class; :meth:`category_of`.
+
+    ``ordinary`` counts the features of ``ordinary_texts`` messages that are not urgent.
+    """
+
+    def __init__(
+        self,
+        urgent: Mapping[str, Sequence[str]],
+        ordinary: Counter[str],
+        ordinary_texts: int,
+        normaliser: Normaliser,
+        threshold: float,
+        max_chars: int = 1000,
+    ) -> None:
+        self.normaliser = normaliser
+        self.threshold = threshold
+        self.max_chars = max_chars
+        counts: dict[str, Counter[str]] = {ORDINARY: ordinary}
+        sizes: list[int] = [ordinary_texts]
+        for category, texts in urgent.items():
+            if texts:
+                counts[category] = Counter(
+                    f for text in texts for f in features(normaliser, text[:max_chars])
+                )
+                sizes.append(len(texts))
+        # Each class's share of the messages: most are ordinary, so a short message with one
+        # night or fall word ("does stretching help at night?") needs more than that word.
+        self.priors: tuple[float, ...] = tuple(math.log(n / sum(sizes)) for n in sizes)
+        vocabulary = len(set().union(*counts.values())) or 1
+        self.classes: tuple[str, ...] = tuple(counts)
+        # log P(unseen feature | class); a feature seen n times adds log((n + alpha) / alpha).
+        self.floors: tuple[float, ...] = tuple(
+            math.log(_ALPHA / (c.total() + _ALPHA * vocabulary)) for c in counts.values()
+        )
+        by_feature: dict[str, list[tuple[int, float]]] = {}
+        for number, own in enumerate(counts.values()):
+            for feature, n in own.items():
+                gain = math.log((n + _ALPHA) / _ALPHA)
+                users = by_feature.get(feature)
+                if users is None:
+                    by_feature[feature] = [(number, gain)]
+                else:
+                    users.append((number, gain))
+        self.by_feature = {f: tuple(v) for f, v in by_feature.items()}
+
+    @property
+    def trained(self) -> bool:
+        """False without urgent examples: then it never names a category."""
+        return len(self.classes) > 1
+
+    def urgency(self, text: str) -> tuple[float, str | None]:
+        """The posterior that ``text`` is urgent (any category), and the likeliest category."""
+        if not self.trained:
+            return 0.0, None
+        gains = [0.0] * len(self.classes)
+        size = 0
+        for feature in dict.fromkeys(features(self.normaliser, text[: self.max_chars])):
+            users = self.by_feature.get(feature)
+            if users is None:
+                continue  # never seen: says nothing about any class
+            size += 1
+            for number, gain in users:
+                gains[number] += gain
+        if size == 0:
+            return 0.0, None
+        loglik = [
+            prior + floor * size + gain
+            for prior, floor, gain in zip(self.priors, self.floors, gains, strict=True)
+        ]
+        top = max(loglik)
+        odds = [math.exp(v - top) for v in loglik]
+        total = sum(odds)
+        # Class 0 is the ordinary one; the rest are categories, in red_flags.yaml order.
+        best = max(range(1, len(odds)), key=odds.__getitem__)
+        return 1.0 - odds[0] / total, self.classes[best]
+
+    def category_of(self, text: str) -> str | None:
+        """The category ``text`` reads like, when it reads like an urgent message at all."""
+        if self.threshold >= 1.0:
+            return None  # turned off in the settings
+        share, category = self.urgency(text)
+        return category if share >= self.threshold else None
+
+
+def ordinary_counts(
+    normaliser: Normaliser, counted: Iterable[Mapping[str, int]], texts: Iterable[str]
+) -> Counter[str]:
+    """The ordinary class: features already counted (the topics') and those of ``texts``."""
+    total: Counter[str] = Counter()
+    for own in counted:
+        total.update(own)
+    for text in texts:
+        total.update(features(normaliser, text))
+    return total
