@@ -37,15 +37,16 @@ def percentile(values: list[float], share: float) -> float:
 def time_queries(
     matcher: Matcher, detector: RedFlagDetector, queries: list[str], rounds: int = 3
 ) -> tuple[float, float]:
-    """Median and p99 in ms of safety check + decision per message (best of a few rounds)."""
+    """Median and p99 in ms of the red-flag reading (as the bot reads: phrases, then likeness)
+    + decision per message."""
     times: list[float] = []
     for query in queries:  # warm caches (typo corrections) the way a running bot has them
-        detector.check(query)
+        detector.read(query)
         matcher.decide(query)
     for _ in range(rounds):
         for query in queries:
             start = time.perf_counter()
-            detector.check(query)
+            detector.read(query)
             matcher.decide(query)
             times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times), percentile(times, 0.99)
@@ -58,14 +59,14 @@ def time_apart(
     of ``rounds`` (less noisy than every round on a shared machine: it shows what the code
     costs, not what the neighbours do)."""
     for query in queries:
-        detector.check(query)
+        detector.read(query)
         matcher.decide(query)
     best: dict[str, list[float]] = {"check": [], "decide": [], "both": []}
     for query in queries:
         check = decide = both = math.inf
         for _ in range(rounds):
             start = time.perf_counter()
-            detector.check(query)
+            detector.read(query)
             middle = time.perf_counter()
             matcher.decide(query)
             end = time.perf_counter()

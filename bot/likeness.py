@@ -16,10 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.matching import Normaliser, phrase_features
+from bot.matching import NB_ALPHA, Normaliser, nb_gain, phrase_features
 
-# Additive smoothing, as the matcher's topic model.
-_ALPHA: Final = 0.1
 # The class of everything that is not urgent.
 ORDINARY: Final = ""
 
@@ -56,25 +54,28 @@ class UrgencyModel:
                     f for text in texts for f in features(normaliser, text[:max_chars])
                 )
                 sizes.append(len(texts))
+        vocabulary = len(set().union(*counts.values())) or 1
+        self.classes: tuple[str, ...] = tuple(counts)
+        self.counts: tuple[Counter[str], ...] = tuple(counts.values())
+        self.ordinary = ordinary
+        # The urgent classes' features, each with the classes that use it and its gain there:
+        # a message visits only those. The ordinary class (tens of thousands of features) is
+        # looked up directly, not indexed: that would cost more load time than it saves.
+        self.urgent_by_feature: dict[str, list[tuple[int, float]]] = {}
+        for number, own in enumerate(self.counts[1:], start=1):
+            for feature, n in own.items():
+                users = self.urgent_by_feature.get(feature)
+                if users is None:
+                    self.urgent_by_feature[feature] = [(number, nb_gain(n))]
+                else:
+                    users.append((number, nb_gain(n)))
+        # log P(unseen feature | class); a feature seen n times adds log((n + alpha) / alpha).
+        self.floors: tuple[float, ...] = tuple(
+            math.log(NB_ALPHA / (c.total() + NB_ALPHA * vocabulary)) for c in self.counts
+        )
         # Each class's share of the messages: most are ordinary, so a short message with one
         # night or fall word ("does stretching help at night?") needs more than that word.
         self.priors: tuple[float, ...] = tuple(math.log(n / sum(sizes)) for n in sizes)
-        vocabulary = len(set().union(*counts.values())) or 1
-        self.classes: tuple[str, ...] = tuple(counts)
-        # log P(unseen feature | class); a feature seen n times adds log((n + alpha) / alpha).
-        self.floors: tuple[float, ...] = tuple(
-            math.log(_ALPHA / (c.total() + _ALPHA * vocabulary)) for c in counts.values()
-        )
-        by_feature: dict[str, list[tuple[int, float]]] = {}
-        for number, own in enumerate(counts.values()):
-            for feature, n in own.items():
-                gain = math.log((n + _ALPHA) / _ALPHA)
-                users = by_feature.get(feature)
-                if users is None:
-                    by_feature[feature] = [(number, gain)]
-                else:
-                    users.append((number, gain))
-        self.by_feature = {f: tuple(v) for f, v in by_feature.items()}
 
     @property
     def trained(self) -> bool:
@@ -87,14 +88,18 @@ class UrgencyModel:
             return 0.0, None
         gains = [0.0] * len(self.classes)
         size = 0
+        ordinary, urgent = self.ordinary, self.urgent_by_feature
         for feature in dict.fromkeys(features(self.normaliser, text[: self.max_chars])):
-            users = self.by_feature.get(feature)
-            if users is None:
-                continue  # never seen: says nothing about any class
+            users = urgent.get(feature)
+            n = ordinary.get(feature, 0)
+            if users is None and not n:
+                continue  # no class has seen it: it says nothing about which one is meant
             size += 1
-            for number, gain in users:
+            if n:
+                gains[0] += nb_gain(n)
+            for number, gain in users or ():
                 gains[number] += gain
-        if size == 0:
+        if not size:
             return 0.0, None
         loglik = [
             prior + floor * size + gain

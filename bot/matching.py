@@ -623,16 +623,16 @@ _PHRASE_FILLER: Final = frozenset(
     )
 )
 # Additive smoothing of the per-topic word and word-pair model.
-_NB_ALPHA = 0.1
+NB_ALPHA = 0.1
 # Up to this many topics the word-pair model is normalised over every topic (as calibrated);
 # beyond it, over the candidate topics only, so time per message stays bounded.
 _NB_ALL_TOPICS = 200
 
 
 @lru_cache(maxsize=1024)
-def _nb_gain(count: int) -> float:
+def nb_gain(count: int) -> float:
     """log((n + alpha) / alpha): what a feature seen n times in a topic adds to its score."""
-    return math.log((count + _NB_ALPHA) / _NB_ALPHA)
+    return math.log((count + NB_ALPHA) / NB_ALPHA)
 
 
 def phrase_features(stems: Sequence[str]) -> list[str]:
@@ -974,7 +974,7 @@ class Matcher:
         self.nb_counts: tuple[dict[str, int], ...] = tuple(nb_counts)
         # log P(unseen feature | topic); a seen one adds log((count + alpha) / alpha) to it.
         self.nb_floor: tuple[float, ...] = tuple(
-            math.log(_NB_ALPHA / (sum(own.values()) + _NB_ALPHA * vocabulary_size))
+            math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * vocabulary_size))
             for own in nb_counts
         )
         # Word pairs used by few topics count as specific words ("physical work").
@@ -992,9 +992,9 @@ class Matcher:
                 for feature, n in own.items():
                     users = by_feature.get(feature)
                     if users is None:
-                        by_feature[feature] = [(number, _nb_gain(n))]
+                        by_feature[feature] = [(number, nb_gain(n))]
                     else:
-                        users.append((number, _nb_gain(n)))
+                        users.append((number, nb_gain(n)))
             self.nb_by_feature = {f: tuple(v) for f, v in by_feature.items()}
 
     # --- scoring ------------------------------------------------------------------------------
@@ -1042,7 +1042,7 @@ class Matcher:
         # Features no considered topic uses say nothing about which one is meant.
         features = [f for f in dict.fromkeys(features) if any(f in counts[t] for t in topics)]
         loglik: dict[int, float] = {}
-        floors, size, gain = self.nb_floor, len(features), _nb_gain
+        floors, size, gain = self.nb_floor, len(features), nb_gain
         for topic in topics:
             own = counts[topic]
             # Every feature costs the floor; a seen one gains log((n + alpha) / alpha).
