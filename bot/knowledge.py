@@ -1201,16 +1201,20 @@ def _read_language(folder: Path, clinic: ClinicSettings) -> _LanguageFiles:
     return lang
 
 
-def _unknown_topic(
-    doc: YamlDocument, path: PathKey, topic_id: str, ids: Sequence[str], otherwise: str
+_TOPIC_ID: Final = "a topic id in knowledge/faq.yaml"
+_CATEGORY_ID: Final = "a red-flag category id in knowledge/red_flags.yaml"
+
+
+def _unknown_id(
+    doc: YamlDocument, path: PathKey, value: str, ids: Sequence[str], kind: str, otherwise: str
 ) -> Problem:
-    """``topic_id`` names no topic of knowledge/faq.yaml: say so, with the closest id."""
-    close = difflib.get_close_matches(topic_id, ids, n=1, cutoff=0.6)
+    """``value`` is none of ``ids`` (``kind`` says what they are): say so, with the closest."""
+    close = difflib.get_close_matches(value, ids, n=1, cutoff=0.6)
     return Problem(
         doc.file,
         doc.line_of(path),
         dotted_path(path),
-        f"`{topic_id}` is not a topic id in knowledge/faq.yaml",
+        f"`{value}` is not {kind}",
         f"did you mean `{close[0]}`?" if close else otherwise,
     )
 
@@ -1237,50 +1241,63 @@ def _read_examples(
         return None, problems, []
     ids = sorted(t.id for t in faq.topics)
     categories = sorted(c.id for c in red_flags.categories) if red_flags else []
-    for category in examples.urgent:
-        if category not in categories:
-            place: PathKey = ("urgent", category)
-            close = difflib.get_close_matches(category, categories, n=1, cutoff=0.6)
-            problems.append(
-                Problem(
-                    document.file,
-                    document.line_of(place),
-                    dotted_path(place),
-                    f"`{category}` is not a red-flag category id in knowledge/red_flags.yaml",
-                    f"did you mean `{close[0]}`?"
-                    if close
-                    else "use one of: " + ", ".join(categories),
-                )
-            )
-    warnings: list[Problem] = []
-    first: dict[str, str] = {}
-    for topic_id, messages in examples.examples.items():
+    for topic_id in examples.examples:
         if topic_id not in ids:
             problems.append(
-                _unknown_topic(
+                _unknown_id(
                     document,
                     ("examples", topic_id),
                     topic_id,
                     ids,
+                    _TOPIC_ID,
                     "put each message under the id of the topic it asks about",
                 )
             )
-        for i, message in enumerate(messages if lint else ()):
-            key = normalise_question(message)
-            other = first.setdefault(key, topic_id)
-            if other != topic_id:
-                where: PathKey = ("examples", topic_id, i)
-                warnings.append(
-                    Problem(
-                        document.file,
-                        document.line_of(where),
-                        dotted_path(where),
-                        f"the same message is also under `{other}`",
-                        "keep it under the one topic it asks about",
-                        "warning",
-                    )
+    for category in examples.urgent:
+        if category not in categories:
+            problems.append(
+                _unknown_id(
+                    document,
+                    ("urgent", category),
+                    category,
+                    categories,
+                    _CATEGORY_ID,
+                    "use one of: " + ", ".join(categories),
                 )
+            )
+    warnings = _examples_twice(examples, document) if lint else []
     return (None if problems else examples), problems, warnings
+
+
+def _examples_twice(examples: ExamplesFile, document: YamlDocument) -> list[Problem]:
+    """A message under two topics, or both a topic and urgent, teaches two things at once."""
+    places: list[tuple[PathKey, str, str]] = [
+        (("examples", topic_id, i), f"`{topic_id}`", message)
+        for topic_id, messages in examples.examples.items()
+        for i, message in enumerate(messages)
+    ]
+    places += [
+        (("urgent", category, i), f"urgent `{category}`", message)
+        for category, messages in examples.urgent.items()
+        for i, message in enumerate(messages)
+    ]
+    places += [(("other", i), "`other`", m) for i, m in enumerate(examples.other)]
+    warnings: list[Problem] = []
+    first: dict[str, str] = {}
+    for where, label, message in places:
+        other = first.setdefault(normalise_question(message), label)
+        if other != label:
+            warnings.append(
+                Problem(
+                    document.file,
+                    document.line_of(where),
+                    dotted_path(where),
+                    f"the same message is also under {other}",
+                    "keep it under the one place it belongs",
+                    "warning",
+                )
+            )
+    return warnings
 
 
 def _translation_file_problems(directory: Path, clinic: ClinicSettings) -> list[Problem]:
@@ -1308,8 +1325,13 @@ def _translate_faq(
             path: PathKey = ("topics", i, "id")
             if entry.id not in base.topics_by_id:
                 problems.append(
-                    _unknown_topic(
-                        doc, path, entry.id, ids, "use the id of the English topic this translates"
+                    _unknown_id(
+                        doc,
+                        path,
+                        entry.id,
+                        ids,
+                        _TOPIC_ID,
+                        "use the id of the English topic this translates",
                     )
                 )
             elif entry.id in translated:

@@ -100,18 +100,23 @@ def test_the_topic_model_never_makes_a_weak_match_confident() -> None:
     assert "words alone" in decision.reason
 
 
-def test_the_same_example_under_two_topics_is_a_warning_with_its_line(kb_copy: Path) -> None:
+def test_the_same_example_in_two_places_is_a_warning_with_its_line(kb_copy: Path) -> None:
     _write_examples(
         kb_copy,
         '  booking:\n    - "can I come in tomorrow?"\n'
-        '  sciatica:\n    - "leg on fire"\n    - "Can I come in tomorrow"\n',
+        '  sciatica:\n    - "leg on fire"\n    - "Can I come in tomorrow"\n'
+        'urgent:\n  cauda-equina:\n    - "leg on fire!"\n',
     )
     warnings = [str(w).replace(f"{kb_copy}/", "") for w in load_knowledge(kb_copy).warnings]
-    expected = (
+    hint = "(keep it under the one place it belongs)"
+    assert (
         "examples.yaml:7: examples.sciatica[1]: warning: the same message is also under "
-        "`booking` (keep it under the one topic it asks about)"
-    )
-    assert expected in warnings, warnings
+        f"`booking` {hint}"
+    ) in warnings, warnings
+    assert (
+        "examples.yaml:10: urgent.cauda-equina[0]: warning: the same message is also under "
+        f"`sciatica` {hint}"
+    ) in warnings, warnings
 
 
 def test_an_admin_edit_keeps_the_examples(kb_copy: Path) -> None:
