@@ -12,8 +12,11 @@ from those names:
 - ``suggest``: did-you-mean choices were offered (the choice then counts as one of the above);
 - ``screening:started``, ``screening:<outcome-id>``: a screening begun and finished;
 - ``red-flag:<category>``: the urgent-care message; an outcome marked ``urgent`` counts too;
-- ``callback:requested``: a person asked the clinic to call back.
-- ``about_bot``, ``warning_signs``, ``red_flag_reminder``: stored, not yet shown.
+- ``callback:requested``: a person asked the clinic to call back;
+- ``red_flag_reminder``: an answer came with a line on where to go if it is urgent (red-flag
+  words ruled out by their context, or a message that reads like an urgent one);
+- ``warning_signs``: someone asked what the warning signs are;
+- ``about_bot``: a question about the bot itself; stored, not shown.
 
 So each question ends as exactly one of answered, unanswered or declined, and "questions" is
 their sum; a did-you-mean left without a choice is not counted as a question.
@@ -109,6 +112,8 @@ class Figures:
     screenings_started: int
     screenings_completed: int
     red_flag_redirects: int
+    safety_reminders: int
+    warning_signs_asked: int
     appointment_requests: int
     top_topics: tuple[tuple[str, int], ...]  # (topic id, answers shown), most first
     outcomes: tuple[tuple[str, int], ...]  # (screening outcome id, count), most first
@@ -197,6 +202,8 @@ def figures(
         screenings_started=totals["screening-started"],
         screenings_completed=totals["screening-completed"],
         red_flag_redirects=totals["red-flag"],
+        safety_reminders=totals["red_flag_reminder"],
+        warning_signs_asked=totals["warning_signs"],
         appointment_requests=totals["callback"],
         top_topics=_ranked(topics),
         outcomes=_ranked(outcomes),
@@ -270,6 +277,8 @@ def _rows(report: Report) -> list[tuple[str, list[str]]]:
         ("Screenings started", [str(f.screenings_started) for f in w]),
         ("Screenings completed", [str(f.screenings_completed) for f in w]),
         ("Red-flag redirects", [str(f.red_flag_redirects) for f in w]),
+        ("Answers with a safety reminder", [str(f.safety_reminders) for f in w]),
+        ("Warning signs asked", [str(f.warning_signs_asked) for f in w]),
         ("Appointment requests", [str(f.appointment_requests) for f in w]),
     ]
 

@@ -153,6 +153,10 @@ def seeded(storage: Storage) -> Storage:
     seed(storage, 10, "red-flag:fever")
     seed(storage, 2, "callback:requested")
     seed(storage, 2, "callback:delivered")  # a later feature's other names are not requests
+    seed(storage, 4, "red_flag_reminder", 2)
+    seed(storage, 12, "red_flag_reminder")
+    seed(storage, 5, "warning_signs")
+    seed(storage, 5, "about_bot")  # stored, not shown
     return storage
 
 
@@ -189,6 +193,8 @@ def test_seven_and_thirty_day_windows(seeded: Storage) -> None:
     assert week.red_flag_redirects == 1
     assert month.red_flag_redirects == 3
     assert week.appointment_requests == month.appointment_requests == 1
+    assert (week.safety_reminders, month.safety_reminders) == (2, 3)
+    assert week.warning_signs_asked == month.warning_signs_asked == 1
 
     assert len(month.per_day) == 30
     assert month.per_day[-1].day == TODAY
@@ -234,6 +240,8 @@ def test_render_text_is_short_and_labelled(seeded: Storage) -> None:
         "Screenings started: 3 / 4",
         "Screenings completed: 2 / 3",
         "Red-flag redirects: 1 / 3",
+        "Answers with a safety reminder: 2 / 3",
+        "Warning signs asked: 1 / 1",
         "Appointment requests: 1 / 1",
         "  1. Sciatica — 12",
         "  2. posture — 4",  # no label known: the id is shown
