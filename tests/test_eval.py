@@ -37,6 +37,17 @@ FLOORS = {
     "heldout4.yaml": {"top1": 0.875, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.025},
     # heldout_redflags2: written blind late in the round, first run on its last commit:
     # recall 90.3%, false urgent 10.0% of its near misses.
+    # Fifth round, written blind and first run on the round's last code: heldout5 89.6 / 91.1
+    # / 100 / 1.3% (the round's starting code: 88.8 / 86.7 / 100 / 1.3%).
+    "heldout5.yaml": {"top1": 0.875, "rejection": 0.88, "recall": 1.0, "false_urgent": 0.02},
+    # heldout_redflags3: fifth round, blind, first run on the round's last code: recall 94.7%,
+    # false urgent 12.4% of its near misses; the likeness reminder follows 7 of the 8 misses.
+    "heldout_redflags3.yaml": {
+        "top1": 0.74,
+        "rejection": 0.6,
+        "recall": 0.94,
+        "false_urgent": 0.14,
+    },
     "heldout_redflags2.yaml": {
         "top1": 0.75,
         "rejection": 0.4,
