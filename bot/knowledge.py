@@ -1241,30 +1241,28 @@ def _read_examples(
         return None, problems, []
     ids = sorted(t.id for t in faq.topics)
     categories = sorted(c.id for c in red_flags.categories) if red_flags else []
-    for topic_id in examples.examples:
-        if topic_id not in ids:
-            problems.append(
-                _unknown_id(
-                    document,
-                    ("examples", topic_id),
-                    topic_id,
-                    ids,
-                    _TOPIC_ID,
-                    "put each message under the id of the topic it asks about",
-                )
-            )
-    for category in examples.urgent:
-        if category not in categories:
-            problems.append(
-                _unknown_id(
-                    document,
-                    ("urgent", category),
-                    category,
-                    categories,
-                    _CATEGORY_ID,
-                    "use one of: " + ", ".join(categories),
-                )
-            )
+    sections = (
+        (
+            "examples",
+            examples.examples,
+            ids,
+            _TOPIC_ID,
+            "put each message under the id of the topic it asks about",
+        ),
+        (
+            "urgent",
+            examples.urgent,
+            categories,
+            _CATEGORY_ID,
+            "use one of: " + ", ".join(categories),
+        ),
+    )
+    for section, by_id, known, kind, otherwise in sections:
+        problems += [
+            _unknown_id(document, (section, key), key, known, kind, otherwise)
+            for key in by_id
+            if key not in known
+        ]
     warnings = _examples_twice(examples, document) if lint else []
     return (None if problems else examples), problems, warnings
 
