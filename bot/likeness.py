@@ -16,16 +16,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.matching import NB_ALPHA, Normaliser, nb_gain, phrase_features
+from bot.matching import NB_ALPHA, Normaliser, example_features, nb_gain
 
 # The class of everything that is not urgent.
 ORDINARY: Final = ""
-
-
-def features(normaliser: Normaliser, text: str) -> list[str]:
-    """The words and adjacent word pairs the model reads (no typo correction: the examples
-    were learned as written, and both sides must agree)."""
-    return phrase_features(normaliser.stems(text, correct=False))
 
 
 class UrgencyModel:
@@ -51,7 +45,7 @@ class UrgencyModel:
         for category, texts in urgent.items():
             if texts:
                 counts[category] = Counter(
-                    f for text in texts for f in features(normaliser, text[:max_chars])
+                    f for text in texts for f in example_features(normaliser, text[:max_chars])
                 )
                 sizes.append(len(texts))
         vocabulary = len(set().union(*counts.values())) or 1
@@ -89,7 +83,7 @@ class UrgencyModel:
         gains = [0.0] * len(self.classes)
         size = 0
         ordinary, urgent = self.ordinary, self.urgent_by_feature
-        for feature in dict.fromkeys(features(self.normaliser, text[: self.max_chars])):
+        for feature in dict.fromkeys(example_features(self.normaliser, text[: self.max_chars])):
             users = urgent.get(feature)
             n = ordinary.get(feature, 0)
             if users is None and not n:
@@ -128,5 +122,5 @@ def ordinary_counts(
     for own in counted:
         total.update(own)
     for text in texts:
-        total.update(features(normaliser, text))
+        total.update(example_features(normaliser, text))
     return total

@@ -14,7 +14,8 @@ from bot.config import MatchingSettings
 from bot.engine import Engine, Text
 from bot.evaluation import Case, evaluate
 from bot.knowledge import EXAMPLES_FILE, KnowledgeBase, load_knowledge
-from bot.likeness import UrgencyModel, features
+from bot.likeness import UrgencyModel
+from bot.matching import example_features
 from tests.matching_fixtures import SHIPPED_KB, tiny
 
 NOW = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
@@ -78,7 +79,7 @@ def test_the_model_names_the_likeliest_category_and_weighs_how_rare_urgency_is()
     ordinary = Counter(
         f
         for text in ("how do I book", "which stretches help", "nerve pain down my leg") * 20
-        for f in features(norm, text)
+        for f in example_features(norm, text)
     )
     urgent = {
         "cauda-equina": ["cannot pee at all", "no feeling when I pee", "pee will not come"],
