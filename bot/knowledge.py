@@ -437,10 +437,12 @@ def _render_defaults(model: ModelT, values: Mapping[str, str]) -> ModelT:
 # --- meaning ----------------------------------------------------------------------------------
 
 
+_PUNCTUATION_TO_SPACES: Final = str.maketrans(string.punctuation, " " * len(string.punctuation))
+
+
 def normalise_question(text: str) -> str:
     """Case, accents, punctuation and spacing folded, for spotting repeated questions."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.translate(str.maketrans(string.punctuation, " " * len(string.punctuation)))
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_PUNCTUATION_TO_SPACES)
     return " ".join(text.split())
 
 

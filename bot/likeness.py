@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.matching import NB_ALPHA, Normaliser, example_features, nb_gain
+from bot.matching import NB_ALPHA, Normaliser, example_features, learned_features, nb_gain
 
 # The class of everything that is not urgent.
 ORDINARY: Final = ""
@@ -45,7 +45,7 @@ class UrgencyModel:
         for category, texts in urgent.items():
             if texts:
                 counts[category] = Counter(
-                    f for text in texts for f in example_features(normaliser, text[:max_chars])
+                    f for text in texts for f in learned_features(normaliser, text[:max_chars])
                 )
                 sizes.append(len(texts))
         vocabulary = len(set().union(*counts.values())) or 1
@@ -122,5 +122,5 @@ def ordinary_counts(
     for own in counted:
         total.update(own)
     for text in texts:
-        total.update(example_features(normaliser, text))
+        total.update(learned_features(normaliser, text))
     return total

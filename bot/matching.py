@@ -648,6 +648,24 @@ def example_features(normaliser: Normaliser, text: str) -> list[str]:
     return phrase_features(normaliser.stems(text, correct=False))
 
 
+# The features of knowledge/examples.yaml's messages, kept across loads: a reload after an
+# admin's edit (and every load after the first in a process) only reads the messages that
+# changed. Keyed by the synonyms' rewrites too, the one part of the knowledge they depend on.
+# People's messages are never stored here: `example_features` reads those.
+_LEARNED: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def learned_features(normaliser: Normaliser, text: str) -> tuple[str, ...]:
+    """:func:`example_features` of a knowledge example, remembered for the next load."""
+    key = (normaliser.rewrites_key, text)
+    found = _LEARNED.get(key)
+    if found is None:
+        if len(_LEARNED) >= _CACHE_LIMIT:
+            _LEARNED.clear()
+        found = _LEARNED[key] = tuple(example_features(normaliser, text))
+    return found
+
+
 def tokenize(text: str) -> list[str]:
     """NFKC, casefold, apostrophes dropped ("can't" -> "cant"), emoji and punctuation gone."""
     return list(_tokenize(text))
@@ -687,6 +705,7 @@ class Normaliser:
     _lengths: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
     _starts: frozenset[str] = frozenset()
     _stop_stems: frozenset[str] = frozenset()
+    rewrites_key: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for word in self.vocabulary:
@@ -700,6 +719,8 @@ class Normaliser:
         self._lengths = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
         self._starts = frozenset(self._lengths)
         self._stop_stems = frozenset(stem(w) for w in STOP_WORDS)
+        # What stems(correct=False) depends on besides the text: equal keys, equal stems.
+        self.rewrites_key = hash(tuple(sorted(self.rewrites.items())))
 
     @classmethod
     def build(
@@ -925,7 +946,7 @@ class Matcher:
             # Counted in C: thousands of messages, the largest part of what a load reads.
             counted = Counter(
                 itertools.chain.from_iterable(
-                    example_features(norm, text) for text in texts_of_topic
+                    learned_features(norm, text) for text in texts_of_topic
                 )
             )
             for feature, n in counted.items():
