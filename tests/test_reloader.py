@@ -108,3 +108,33 @@ def test_adopted_knowledge_is_not_reloaded_again(kb_dir: Path) -> None:
     assert reloader.current is edited
     assert reloader.poll(0.0) is None
     assert reloader.poll(5.0) is None, "an adopted edit is not a change to announce"
+
+
+def test_an_examples_edit_reloads_and_a_mistake_in_it_keeps_serving(kb_dir: Path) -> None:
+    """examples.yaml is knowledge like the rest: a typo in a topic id is reported with its
+    line while the old knowledge answers; the fixed file changes what the bot learned."""
+    reloader = make(kb_dir)
+    message = "how do I build up my back so it feels less wobbly when I lift my kids"
+    assert reloader.current.matcher.decide(message).topic_id == "strengthening"
+    examples = kb_dir / "examples.yaml"
+    text = examples.read_text(encoding="utf-8")
+    touch(examples, text.replace("\n  strengthening:\n", "\n  strengthenin:\n", 1), 1)
+    assert reloader.poll(100.0) is None
+    broken = reloader.poll(101.5)
+    assert broken is not None
+    assert not broken.ok
+    hint = "did you mean `strengthening`?"
+    assert any(
+        p.file.endswith("examples.yaml") and p.line > 0 and p.hint == hint for p in broken.problems
+    ), broken.problems
+    assert reloader.current.matcher.decide(message).topic_id == "strengthening"
+    # Without strengthening's examples the same message goes to its neighbour.
+    lines = text.split("\n")
+    start = lines.index("  strengthening:")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("    - "))
+    touch(examples, "\n".join(lines[:start] + lines[end:]), 2)
+    assert reloader.poll(200.0) is None
+    fixed = reloader.poll(201.5)
+    assert fixed is not None
+    assert fixed.ok
+    assert reloader.current.matcher.decide(message).topic_id != "strengthening"
