@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import cmd_check
+from bot.schema import FILE_MODELS, OPTIONAL_FILE_MODELS
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
-FILES = ("faq.yaml", "synonyms.yaml", "red_flags.yaml", "messages.yaml", "screening.yaml")
+FILES = tuple(sorted({**FILE_MODELS, **OPTIONAL_FILE_MODELS}))
 
 # One mutation: (kind, position as a fraction of the file, payload).
 mutation = st.tuples(
