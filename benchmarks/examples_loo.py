@@ -16,6 +16,7 @@ Run: .venv/bin/python benchmarks/examples_loo.py [--likeness 0.95] [SET ...]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.evaluation import Case, evaluate, load_cases  # noqa: E402
-from bot.knowledge import KnowledgeBase, build_matching, load_knowledge  # noqa: E402
+from bot.knowledge import (  # noqa: E402
+    KnowledgeBase,
+    MatchingIndex,
+    build_matching,
+    load_knowledge,
+)
 from bot.knowledge import normalise_question as normal  # noqa: E402
 
 EVAL = ROOT / "tests" / "eval"
@@ -48,16 +54,7 @@ def left_out(kb: KnowledgeBase, cases: list[Case], likeness: float) -> Knowledge
         {category: keep(list(texts)) for category, texts in kb.urgent_examples.items()},
         keep(list(kb.other_examples)),
     )
-    index = type(kb.index).ready(matcher, detector)
-    return KnowledgeBase(
-        directory=kb.directory,
-        faq=kb.faq,
-        synonyms=kb.synonyms,
-        red_flags=kb.red_flags,
-        messages=kb.messages,
-        screening=kb.screening,
-        index=index,
-    )
+    return dataclasses.replace(kb, index=MatchingIndex.ready(matcher, detector))
 
 
 def main() -> int:
