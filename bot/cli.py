@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from bot.config import ClinicSettings, Settings
 from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge_cache import load_knowledge_cached
 from bot.problems import KnowledgeError
 from bot.review import QuestionGroup, accept_group, dismiss_group, review
 
@@ -136,7 +137,7 @@ def load_or_report(
 ) -> KnowledgeBase | None:
     """Load the knowledge base, or print its problems to ``err`` and return None."""
     try:
-        return load_knowledge(kb_dir, clinic, lint=False)
+        return load_knowledge_cached(kb_dir, clinic, lint=False)
     except KnowledgeError as exc:
         for problem in exc.problems:
             print(problem, file=err)
@@ -271,7 +272,9 @@ def cmd_run(config: Path | None, err: TextIO) -> int:
         settings = load_settings(config)
         token = require_token(settings)
         setup_logging(token)
-        kb = load_knowledge(settings.knowledge_dir, settings.clinic, settings.matching, lint=False)
+        kb = load_knowledge_cached(
+            settings.knowledge_dir, settings.clinic, settings.matching, lint=False
+        )
         storage = Storage.open(settings.data_dir)
         # Imported here: only `run` needs python-telegram-bot loaded.
         from bot.adapters.telegram import run

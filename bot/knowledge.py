@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 import string
 import threading
@@ -115,6 +116,16 @@ class MatchingIndex:
     @property
     def is_built(self) -> bool:
         return self._built is not None
+
+    # Pickled by the knowledge cache (bot/knowledge_cache.py): a lock does not pickle, and a
+    # translation's index stays unbuilt until its first message, as after a fresh load.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"build": self._build, "built": self._built}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._build = state["build"]
+        self._built = state["built"]
+        self._lock = threading.Lock()
 
     def get(self) -> tuple[Matcher, RedFlagDetector]:
         built = self._built
@@ -1580,7 +1591,10 @@ def _build_language(
         red_flags=red_flags,
         messages=messages,
         screening=screening or base.screening,
-        index=MatchingIndex(lambda: build_matching(indexed, all_synonyms, merged_flags, matching)),
+        # A partial, not a lambda: it pickles (bot/knowledge_cache.py), and stays unbuilt.
+        index=MatchingIndex(
+            functools.partial(build_matching, indexed, all_synonyms, merged_flags, matching)
+        ),
         topics_by_id=MappingProxyType({t.id: t for t in shown.topics}),
         language=lang.code,
     )

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -722,6 +722,11 @@ class Normaliser:
         # What stems(correct=False) depends on besides the text: equal keys, equal stems.
         self.rewrites_key = hash(tuple(sorted(self.rewrites.items())))
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled by the knowledge cache: the typo corrections and splits remembered so far
+        # hold words of people's messages, which are never written to disk.
+        return {**self.__dict__, "_corrections": {}, "_splits": {}}
+
     @classmethod
     def build(
         cls, texts: Iterable[str], synonyms: SynonymsFile | None, typo_cutoff: float = 84.0
@@ -1023,6 +1028,10 @@ class Matcher:
                     else:
                         users.append((number, nb_gain(n)))
             self.nb_by_feature = {f: tuple(v) for f, v in by_feature.items()}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled by the knowledge cache: the last message read is never written to disk.
+        return {**self.__dict__, "_last_stems": None}
 
     # --- scoring ------------------------------------------------------------------------------
 
