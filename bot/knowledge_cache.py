@@ -168,13 +168,12 @@ def _joined(bases: list[KnowledgeBase]) -> KnowledgeBase:
 
 
 def _safe_to_read(path: Path) -> bool:
-    """Only a file of ours that nobody else may change: unpickling runs what a file says."""
-    info = path.stat()
-    return (
-        stat.S_ISREG(info.st_mode)
-        and info.st_uid == os.getuid()
-        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
+    """Only a file of ours, in a folder of ours, that nobody else may change: unpickling runs
+    what a file says."""
+    for info in (path.parent.stat(), path.stat()):
+        if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return False
+    return stat.S_ISREG(path.stat().st_mode)
 
 
 def _read(path: Path) -> KnowledgeBase | None:

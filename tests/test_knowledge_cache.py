@@ -144,6 +144,15 @@ def test_a_file_others_may_write_is_not_read(
     assert len(loads) == 2
 
 
+def test_a_folder_others_may_write_is_not_read(
+    kb_copy: Path, folder: Path, loads: list[Path]
+) -> None:
+    load_knowledge_cached(kb_copy, lint=False, folder=folder)
+    folder.chmod(0o777)  # anyone could have put the file there
+    load_knowledge_cached(kb_copy, lint=False, folder=folder)
+    assert len(loads) == 2
+
+
 def test_an_unwritable_folder_still_loads(kb_copy: Path, tmp_path: Path) -> None:
     blocked = tmp_path / "a-file-not-a-folder"
     blocked.write_text("")
