@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final
@@ -715,16 +715,29 @@ def _in_order(
     return found
 
 
+# Cue phrases by their first word: a message visits only the cues its own words start.
+CueIndex = Mapping[str, tuple[tuple[str, ...], ...]]
+
+
+def _by_first_word(cues: Iterable[tuple[str, ...]]) -> CueIndex:
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for cue in cues:
+        index.setdefault(cue[0], []).append(cue)
+    return {word: tuple(found) for word, found in index.items()}
+
+
 def _cue_places(
-    raw: Sequence[str], cues: Sequence[tuple[str, ...]], first: int, end_by: int
+    raw: Sequence[str], cues: CueIndex, first: int, end_by: int
 ) -> Iterator[tuple[int, int]]:
     """(at, end) wherever a cue stands as ``raw[at:end]``, with ``first <= at`` and
-    ``end <= end_by``; cue by cue, in message order."""
-    for cue in cues:
-        size = len(cue)
-        for at in range(max(0, first), min(end_by, len(raw)) - size + 1):
-            if tuple(raw[at : at + size]) == cue:
-                yield at, at + size
+    ``end <= end_by``; in message order. One pass over the words, each looking up the cues it
+    starts: comparing every cue at every place was a third of a long message's check."""
+    stop = min(end_by, len(raw))
+    for at in range(max(0, first), stop):
+        for cue in cues.get(raw[at], ()):
+            end = at + len(cue)
+            if end <= stop and tuple(raw[at:end]) == cue:
+                yield at, end
 
 
 def _concept_spans(
@@ -939,9 +952,10 @@ class RedFlagDetector:
             for cue in self._sequences([phrase])
         )
         self.self_cues = self._sequences(_SELF_CUES)
-        self.talk_cues = self._sequences(_TALKED_ABOUT)
-        self.checked_cues = self._sequences(_CHECKED_FOR)
-        self.ruled_out = self._sequences(["ruled out", "rule out"])[0]
+        self.talk_cues = _by_first_word(self._sequences(_TALKED_ABOUT))
+        self.checked_cues = _by_first_word(self._sequences(_CHECKED_FOR))
+        ruled_out = self._sequences(["ruled out", "rule out"])[0]
+        self.ruled_out, self.ruled_out_words = _by_first_word([ruled_out]), len(ruled_out)
         self.this_year = datetime.date.today().year
         # Set by whoever has labelled messages to learn from (build_matching).
         self.likeness: UrgencyModel | None = None
@@ -1368,7 +1382,7 @@ class RedFlagDetector:
         if any(
             sentence[at] == own and sentence[end - 1] == own
             for at, end in _cue_places(
-                raw, [self.ruled_out], last + 1, last + 3 + len(self.ruled_out)
+                raw, self.ruled_out, last + 1, last + 3 + self.ruled_out_words
             )
         ):
             return True
