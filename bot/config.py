@@ -95,6 +95,11 @@ class MatchingSettings(Section):
     # minister") is about something else: above this share it is never answered, only
     # offered choices. Calibrated on dev+dev2 (0.6: no right answer there lost).
     max_unknown_share: Annotated[float, Field(ge=0, le=1)] = 0.6
+    # A confident match whose message reads, with at least this probability, like the
+    # messages knowledge/examples.yaml lists under `other` (other subjects, look-alikes such as
+    # "stretching leather shoes") more than like any topic is offered, not answered; 1.0 turns
+    # it off. Chosen on the tuning sets left out one at a time.
+    max_none_share: Annotated[float, Field(ge=0.5, le=1.0)] = 0.7
     # rapidfuzz ratio an unknown word needs to be read as a typo of a known word.
     typo_cutoff: Annotated[float, Field(ge=50, le=100)] = 84.0
     # Red flags: the whole message is checked up to this many characters.

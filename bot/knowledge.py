@@ -952,14 +952,15 @@ def build_matching(
 
     ``examples`` (people's messages by topic id) teach the matcher's topic model only;
     ``urgent`` (by red-flag category id) against them and ``other`` teach the detector's
-    :class:`UrgencyModel`.
+    :class:`UrgencyModel`; ``other`` (messages not to answer) is also the matcher's class
+    beside the topics (:meth:`Matcher.none_share`).
     """
     settings = settings or MatchingSettings()
     texts = [q for t in faq.topics for q in (t.title, *t.questions)]
     texts += [p for c in red_flags.categories for p in (*c.phrases, *c.unless)]
     texts += [w for c in red_flags.categories for k in c.concepts for g in k.all_of for w in g]
     normaliser = Normaliser.build(texts, synonyms, settings.typo_cutoff)
-    matcher = Matcher(faq, synonyms, settings, normaliser, examples)
+    matcher = Matcher(faq, synonyms, settings, normaliser, examples, other)
     detector = RedFlagDetector(red_flags, normaliser, settings.red_flag_max_chars)
     if urgent:
         ordinary = ordinary_counts(normaliser, matcher.nb_counts, other)

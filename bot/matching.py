@@ -913,6 +913,7 @@ class Matcher:
         settings: MatchingSettings | None = None,
         normaliser: Normaliser | None = None,
         examples: Mapping[str, Sequence[str]] | None = None,
+        other: Sequence[str] = (),
     ) -> None:
         self.settings = settings or MatchingSettings()
         texts = [q for t in faq.topics for q in (t.title, *t.questions)]
@@ -1004,6 +1005,17 @@ class Matcher:
         pair_df = Counter(f for own in nb_counts for f in own if " " in f)
         vocabulary_size = len(set().union(*nb_counts)) or 1
         self.nb_counts: tuple[dict[str, int], ...] = tuple(nb_counts)
+        # Messages the bot should not answer (knowledge/examples.yaml's `other`: other subjects,
+        # look-alikes such as "stretching leather shoes"), one more class beside the topics.
+        # A confident match that reads more like them than like any topic is only offered.
+        self.none_counts: dict[str, int] = dict(
+            Counter(itertools.chain.from_iterable(learned_features(norm, t) for t in other))
+        )
+        with_none = len(set().union(*nb_counts, self.none_counts)) or 1
+        self.none_floors: tuple[float, ...] = tuple(
+            math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * with_none))
+            for own in (*nb_counts, self.none_counts)
+        )
         # log P(unseen feature | topic); a seen one adds log((count + alpha) / alpha) to it.
         self.nb_floor: tuple[float, ...] = tuple(
             math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * vocabulary_size))
@@ -1111,6 +1123,37 @@ class Matcher:
         exp = [math.exp(v - top) for v in loglik]
         norm = sum(exp)
         return {t: v / norm for t, v in enumerate(exp)}
+
+    def none_share(self, text: str) -> float:
+        """The posterior that ``text`` is none of the topics but one of the messages the bot
+        should not answer, under the word and word-pair model with that class beside them; 0
+        without such messages."""
+        if not self.none_counts:
+            return 0.0
+        counts, none, by_feature = self.nb_counts, self.none_counts, self.nb_by_feature
+        gains = [0.0] * (len(counts) + 1)
+        size = 0
+        for feature in dict.fromkeys(phrase_features(self._stems(text)[0])):
+            n = none.get(feature, 0)
+            if by_feature:
+                users: Iterable[tuple[int, float]] = by_feature.get(feature, ())
+            else:  # a large base keeps no feature index: its topics are looked up one by one
+                users = [(t, nb_gain(c[feature])) for t, c in enumerate(counts) if feature in c]
+            seen = bool(n)
+            for topic, gain in users:
+                gains[topic] += gain
+                seen = True
+            if not seen:
+                continue  # no class uses it: it says nothing about which one is meant
+            size += 1
+            if n:
+                gains[-1] += nb_gain(n)
+        if not size:
+            return 0.0
+        loglik = [floor * size + gain for floor, gain in zip(self.none_floors, gains, strict=True)]
+        top = max(loglik)
+        odds = [math.exp(v - top) for v in loglik]
+        return odds[-1] / sum(odds)
 
     def _weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
@@ -1447,11 +1490,17 @@ class Matcher:
             return Decision("suggest" if suggestions else "unknown", suggestions or top, why)
         confident = word_score >= s.min_word_score
         if best >= s.answer_score and best - second >= s.margin and specific and confident:
-            return Decision(
-                "answer",
-                top,
-                f"score {best:.1f} >= {s.answer_score}, ahead by {best - second:.1f}",
-            )
+            # Only now: most messages are never answered, and the others pay for it once.
+            elsewhere = self.none_share(text) if s.max_none_share < 1.0 else 0.0
+            if elsewhere < s.max_none_share:
+                return Decision(
+                    "answer",
+                    top,
+                    f"score {best:.1f} >= {s.answer_score}, ahead by {best - second:.1f}",
+                )
+            suggestions = tuple(m for m in top if m.score >= s.suggest_score - s.margin)[:3]
+            why = f"reads like a message about something else ({elsewhere:.0%})"
+            return Decision("suggest", suggestions, why)
         if best >= s.suggest_score:
             why = (
                 "only generic words in common"

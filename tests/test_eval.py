@@ -155,15 +155,15 @@ def test_bad_set_is_reported(tmp_path: Path) -> None:
 
 
 def test_eval_scores_what_the_engine_sends() -> None:
-    # The engine answers "who programmed you" about itself, not with the treatment-plan
-    # topic that "programmed" alone matches; eval must count that as a rejection, and still
-    # score a real question asked next to it.
+    # The engine answers "who created you" about itself, not with the topic the matcher
+    # alone would answer it with; eval must count that as a rejection, and still score a
+    # real question asked next to it.
     from bot.evaluation import Case
 
     kb = shipped()
-    assert kb.matcher.decide("who programmed you").outcome == "answer"  # the trap
+    assert kb.matcher.decide("who created you").outcome == "answer"  # the trap
     cases = [
-        Case("who programmed you", None),
+        Case("who created you", None),
         Case("are you a bot or does physio help sciatica?", "sciatica"),
     ]
     result = evaluate_default(kb.matcher, kb.red_flags_detector, cases)

@@ -10,7 +10,7 @@ import pytest
 from bot.config import MatchingSettings
 from bot.knowledge import EXAMPLES_FILE, build_matching, load_knowledge
 from bot.knowledge_edit import add_phrasing
-from tests.matching_fixtures import SHIPPED_KB, TINY_FAQ, TINY_RED_FLAGS, TINY_SYNONYMS
+from tests.matching_fixtures import SHIPPED_KB, TINY_FAQ, TINY_RED_FLAGS, TINY_SYNONYMS, tiny
 
 # Worded the way the tuning sets' messages are, but not one of them (nor a faq question).
 WOBBLY = "how do I build up my back so it feels less wobbly when I lift my kids"
@@ -88,8 +88,9 @@ def test_the_topic_model_never_makes_a_weak_match_confident() -> None:
     """Many examples can push a topic's posterior to 1; without enough shared words the
     message is still only offered as a choice."""
     message = "pins and needles in my hand when I sleep on my arm, is that my back?"
-    settings = MatchingSettings()
-    matcher = load_knowledge(SHIPPED_KB, lint=False).matcher
+    # Without the class of messages not to answer, which would hold this one back too.
+    settings = MatchingSettings(max_none_share=1.0)
+    matcher = load_knowledge(SHIPPED_KB, matching=settings, lint=False).matcher
     decision = matcher.decide(message)
     assert decision.outcome != "answer", decision
     # The same message is answered once the bar on the words alone is taken away, so the
@@ -133,3 +134,37 @@ def test_an_admin_edit_keeps_the_examples(kb_copy: Path) -> None:
             "strengthening",
         )
     )
+
+
+# Messages the bot should not answer, the way knowledge/examples.yaml lists them under `other`.
+NOT_FOR_US = [
+    "how do I stretch new leather boots",
+    "stretching leather shoes that pinch",
+    "leather jacket too tight, can it stretch",
+    "how to stretch a canvas on a frame",
+]
+
+
+def test_a_match_that_reads_like_the_other_messages_is_only_offered() -> None:
+    message = "how do I stretch tight leather boots"
+    plain, _ = tiny(MatchingSettings(max_none_share=1.0))
+    taught, _ = build_matching(
+        TINY_FAQ, TINY_SYNONYMS, TINY_RED_FLAGS, MatchingSettings(), other=NOT_FOR_US
+    )
+    # The words alone make a confident stretching answer ...
+    assert plain.decide(message).outcome == "answer"
+    # ... but the message reads like the leather ones, so stretching is only offered.
+    decision = taught.decide(message)
+    assert taught.none_share(message) >= MatchingSettings().max_none_share
+    assert decision.outcome == "suggest"
+    assert decision.matches[0].topic_id == "stretching"
+    assert "something else" in decision.reason
+    # A question about a back is answered as before.
+    assert taught.none_share("which stretches help a stiff back") < 0.5
+    assert taught.decide("which stretches help a stiff back").topic_id == "stretching"
+
+
+def test_without_other_messages_nothing_is_held_back() -> None:
+    plain, _ = tiny()
+    assert plain.none_share("how do I stretch tight leather boots") == 0.0
+    assert plain.decide("how do I stretch tight leather boots").outcome == "answer"
