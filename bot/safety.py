@@ -491,6 +491,7 @@ _FEMALE: Final = frozenset(
         "grandmother granny nan nana gran her"
     )
 )
+_OPPOSITE: Final = {"m": _FEMALE, "f": _MALE}
 # Someone unnamed ("someone with myeloma"), who is the writer when they say so: "asking for
 # myself". Only then: "my dad had foot drop ... I'm asking for myself" is still about dad.
 _GENERIC: Final = frozenset(stem(w) for w in words("someone somebody"))
@@ -951,6 +952,11 @@ class RedFlagDetector:
             for phrase, gender in _CARER_CUES
             for cue in self._sequences([phrase])
         )
+        self.their_back = tuple(
+            (gender, cue)
+            for gender, phrase in (("m", "his back"), ("f", "her back"))
+            for cue in self._sequences([phrase])
+        )
         self.self_cues = self._sequences(_SELF_CUES)
         self.talk_cues = _by_first_word(self._sequences(_TALKED_ABOUT))
         self.checked_cues = _by_first_word(self._sequences(_CHECKED_FOR))
@@ -1131,6 +1137,7 @@ class RedFlagDetector:
                         and not _NEGATIONS.isdisjoint(raw[max(0, where[lo] - 3) : where[lo]])
                     )
                     and not self._negated(raw, clause, where[lo])
+                    and not self._relative_asked_for(raw, veto.tokens, where[hi])
                     and not any(
                         raw[p] in _NEGATIONS and raw[p] not in veto.tokens
                         for p in range(where[lo], where[hi] + 1)
@@ -1412,6 +1419,11 @@ class RedFlagDetector:
             return False
         if person in _GENERIC and self._cue(raw, 0, self.self_cues):
             return False
+        return not self._asked_for(raw, start, person)
+
+    def _asked_for(self, raw: Sequence[str], start: int, person: str) -> bool:
+        """Whether, after ``start``, the writer asks on behalf of ``person`` (a carer cue that
+        fits them): then the symptom is urgent for them."""
         gender = "m" if person in _MALE else "f" if person in _FEMALE else ""
         own_body = any(
             raw[p] == "my" and raw[p + 1] in _OWN_BODY for p in range(start + 1, len(raw) - 1)
@@ -1422,8 +1434,21 @@ class RedFlagDetector:
             if (not cue_gender or not gender or cue_gender == gender) and self._cue(
                 raw, start + 1, [cue]
             ):
-                return False  # a carer asking for them: urgent for them
-        return True
+                return True
+        return False
+
+    def _relative_asked_for(self, raw: Sequence[str], tokens: Sequence[str], end: int) -> bool:
+        """Whether an `unless` phrase naming a relative ("dad had cancer"), ending at ``end``,
+        stands in a message that then asks on that relative's behalf ("... now he's
+        complaining of his back, is physio worth it for him?"): their history and their back,
+        so it is no all-clear."""
+        person = next((t for t in tokens if t in _OTHERS), None)
+        if person is None:
+            return False
+        # Their back is what the message goes on about: "... now he's complaining of his back".
+        # (Only here: elsewhere "his back" is often the writer telling of someone else.)
+        their_back = [cue for gender, cue in self.their_back if person not in _OPPOSITE[gender]]
+        return self._asked_for(raw, end, person) or self._cue(raw, end + 1, their_back)
 
     @staticmethod
     def _other_person(raw: Sequence[str], start: int, last_self: int) -> str | None:

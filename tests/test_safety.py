@@ -181,6 +181,34 @@ def test_someone_else_vetoes_only_their_own_symptom(text: str) -> None:
     assert shipped().red_flags_detector.check(text) is not None
 
 
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        # A relative's cancer, and then their back: asked on their behalf, so urgent for them.
+        (
+            "Dad had prostate cancer treatment a couple of years back and now he's complaining"
+            " of his back. Is it worth physio?",
+            True,
+        ),
+        ("Mum had breast cancer, now her back really hurts, can physio help?", True),
+        ("my dad had cancer and his back is killing him, would physio help him?", True),
+        # The writer's own back after a relative's history: the family veto still holds.
+        ("My dad had cancer, I have back pain from gardening, can physio help?", False),
+        (
+            "my mum had cancer years ago and her back is fine, but my back aches from lifting,"
+            " can physio help me?",
+            False,
+        ),
+        ("my mum had cancer, is back pain hereditary?", False),
+    ],
+)
+def test_a_relatives_cancer_is_theirs_when_the_message_asks_for_them(
+    text: str, urgent: bool
+) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit is not None and hit.category_id == "cancer") if urgent else hit is None
+
+
 def test_a_broken_concept_is_reported_with_file_and_line(tmp_path: Path) -> None:
     from bot.knowledge import load_knowledge
     from bot.problems import KnowledgeError
