@@ -959,3 +959,24 @@ def test_no_all_clear_is_read_as_a_synonym_term() -> None:
     for category in kb.red_flags.categories:
         for phrase in category.unless:
             assert detector.words_of(phrase) not in terms, (category.id, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Found on the sixth round's blind sets: a phrase whose key word was filler, and a
+        # cancer word with an everyday sense.
+        (
+            "Madam my hips and back are so tight from sitting on floor cooking, which stretch"
+            " you recommend",
+            None,
+        ),
+        ("I'm a secondary school teacher and I've been referred for lower back pain", None),
+        ("I can't feel the bits you sit on", "cauda-equina"),
+        ("my bits you sit on are numb since this morning", "cauda-equina"),
+        ("I have secondary cancer in my spine and my back hurts", "cancer"),
+    ],
+)
+def test_sixth_round_senses(text: str, category: str | None) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit.category_id if hit else None) == category
