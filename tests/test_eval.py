@@ -93,6 +93,13 @@ FLOORS = {
     "dev8.yaml": {"top1": 0.98, "rejection": 0.91, "recall": 1.0, "false_urgent": 0.01},
     # dev_redflags8: almost no textbook wording, many languages (first run recall 75.6%).
     "dev_redflags8.yaml": {"top1": 0.75, "rejection": 0.4, "recall": 0.93, "false_urgent": 0.17},
+    # Sixth round: general sets written blind, 400 each before near-duplicates were cut, and
+    # then learned from (knowledge/examples.yaml), so these floors are partly memory. First
+    # runs, before any change made on them: dev9 88.4 / 85.7 / 95.8 / 1.2%, dev11 87.8 / 84.4
+    # / 100 / 1.5%, dev12 86.0 / 91.4 / 100 / 1.8%.
+    "dev9.yaml": {"top1": 0.91, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.02},
+    "dev11.yaml": {"top1": 0.9, "rejection": 0.88, "recall": 1.0, "false_urgent": 0.02},
+    "dev12.yaml": {"top1": 0.91, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.02},
 }
 
 
