@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.matching import NB_ALPHA, Normaliser, example_features, learned_features, nb_gain
+from bot.matching import NB_ALPHA, Normaliser, example_features, learned_counts, nb_gain
 
 # The class of everything that is not urgent.
 ORDINARY: Final = ""
@@ -44,9 +44,7 @@ class UrgencyModel:
         sizes: list[int] = [ordinary_texts]
         for category, texts in urgent.items():
             if texts:
-                counts[category] = Counter(
-                    f for text in texts for f in learned_features(normaliser, text[:max_chars])
-                )
+                counts[category] = learned_counts(normaliser, [t[:max_chars] for t in texts])
                 sizes.append(len(texts))
         vocabulary = len(set().union(*counts.values())) or 1
         self.classes: tuple[str, ...] = tuple(counts)
@@ -121,6 +119,5 @@ def ordinary_counts(
     total: Counter[str] = Counter()
     for own in counted:
         total.update(own)
-    for text in texts:
-        total.update(learned_features(normaliser, text))
+    total.update(learned_counts(normaliser, texts))
     return total

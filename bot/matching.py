@@ -544,6 +544,8 @@ _SENTENCE_SPLIT = re.compile(r"[.!?;:\n]+|\s[-–—]+\s")
 _APOSTROPHES: Final = "’'`´"
 # One character class, not an alternation: tokenising is most of the load time.
 _NON_WORD = re.compile(r"[\W_]+")
+# The same, new lines kept: they separate the texts `_tokenize_many` reads together.
+_NON_WORD_BUT_LINES = re.compile(r"(?:[^\w\n]|_)+")
 _CANNOT = re.compile(r"\b(?:cannot|can not|unable to)\b")
 _REPEATS = re.compile(r"(\w)\1\1+")
 # "8kg" -> "8 kg", "40mph" -> "40 mph": numbers and units are separate words.
@@ -655,15 +657,28 @@ def example_features(normaliser: Normaliser, text: str) -> list[str]:
 _LEARNED: dict[tuple[int, str], tuple[str, ...]] = {}
 
 
-def learned_features(normaliser: Normaliser, text: str) -> tuple[str, ...]:
-    """:func:`example_features` of a knowledge example, remembered for the next load."""
-    key = (normaliser.rewrites_key, text)
-    found = _LEARNED.get(key)
-    if found is None:
-        if len(_LEARNED) >= _CACHE_LIMIT:
-            _LEARNED.clear()
-        found = _LEARNED[key] = tuple(example_features(normaliser, text))
-    return found
+def learned_counts(normaliser: Normaliser, texts: Iterable[str]) -> Counter[str]:
+    """The :func:`example_features` of knowledge examples, counted over all of them; each
+    text's features are remembered for the next load. The texts not seen before are
+    tokenised together, in one pass of each regular expression over them joined by new lines
+    (`_tokenize_many`): one call per text was most of a load's time."""
+    rewrites = normaliser.rewrites_key
+    counted: Counter[str] = Counter()
+    new: list[str] = []
+    for text in texts:
+        found = _LEARNED.get((rewrites, text))
+        if found is None:
+            new.append(text)
+        else:
+            counted.update(found)
+    if len(_LEARNED) + len(new) >= _CACHE_LIMIT:
+        _LEARNED.clear()
+    for text, tokens in zip(new, _tokenize_many(new), strict=True):
+        features = _LEARNED[(rewrites, text)] = tuple(
+            phrase_features(normaliser.stemmed(tokens, correct=False))
+        )
+        counted.update(features)
+    return counted
 
 
 def tokenize(text: str) -> list[str]:
@@ -673,20 +688,37 @@ def tokenize(text: str) -> list[str]:
 
 @lru_cache(maxsize=_TOKENIZE_CACHE)
 def _tokenize(text: str) -> tuple[str, ...]:
+    return tuple(_words_of(text, _NON_WORD).split())
+
+
+def _words_of(text: str, non_word: re.Pattern[str]) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     for mark in _APOSTROPHES:  # a few `in` tests are cheaper than one translate
         if mark in text:
             text = text.replace(mark, "")
     if "cannot" in text or "can not" in text or "unable" in text:  # the regex only if it can
         text = _CANNOT.sub("cant", text)
-    text = _NON_WORD.sub(" ", text)
+    text = non_word.sub(" ", text)
     # The search first: a substitution with a template costs several times a search that
     # finds nothing, and most texts have no letter three times in a row.
     if _REPEATS.search(text) is not None:
         text = _REPEATS.sub(r"\1\1", text)  # "sooooo" -> "soo", "jjjjjjj" -> "jj"
     if _DIGIT.search(text) is not None:
         text = _DIGIT_EDGE.sub(" ", text)
-    return tuple(text.split())
+    return text
+
+
+def _tokenize_many(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """:func:`_tokenize` of each text, the texts joined by new lines and read in one pass:
+    no step reaches across a new line (every pattern stops at one, and `_NON_WORD_BUT_LINES`
+    keeps them), and a new line inside a text is a space, as `_NON_WORD` makes it anyway."""
+    if not texts:
+        return []
+    joined = "\n".join(t.replace("\n", " ") for t in texts)
+    lines = _words_of(joined, _NON_WORD_BUT_LINES).split("\n")
+    if len(lines) != len(texts):  # a character that normalises to a new line: one by one
+        return [_tokenize(t) for t in texts]
+    return [tuple(line.split()) for line in lines]
 
 
 @dataclass
@@ -813,11 +845,16 @@ class Normaliser:
         ``split`` also splits two words run together (:meth:`fix`); the matcher does, the
         red-flag check does not (a split it was not tuned on could make a symptom phrase).
         """
+        return self.stemmed(_tokenize(text), correct=correct, split=split)
+
+    def stemmed(
+        self, tokens: Sequence[str], *, correct: bool = True, split: bool = False
+    ) -> list[str]:
+        """:meth:`stems` of text already tokenised (:func:`tokenize`)."""
         # Every message goes through here at least twice (the red-flag check and the
         # matcher), so the common cases take the short way: a known word is its own
         # correction (`correct` and `fix` give it back), and a text with no word that starts
         # a synonym has nothing to rewrite.
-        tokens: Sequence[str] = _tokenize(text)
         vocabulary = self.vocabulary
         # Most texts have every word known: nothing to correct or split (one C call says so).
         if correct and not vocabulary.issuperset(tokens):
@@ -950,11 +987,7 @@ class Matcher:
                 continue
             own = nb_counts[index]
             # Counted in C: thousands of messages, the largest part of what a load reads.
-            counted = Counter(
-                itertools.chain.from_iterable(
-                    learned_features(norm, text) for text in texts_of_topic
-                )
-            )
+            counted = learned_counts(norm, texts_of_topic)
             for feature, n in counted.items():
                 own[feature] = own.get(feature, 0) + n
         count = max(len(faq.topics), 1)
@@ -1008,9 +1041,7 @@ class Matcher:
         # Messages the bot should not answer (knowledge/examples.yaml's `other`: other subjects,
         # look-alikes such as "stretching leather shoes"), one more class beside the topics.
         # A confident match that reads more like them than like any topic is only offered.
-        self.none_counts: dict[str, int] = dict(
-            Counter(itertools.chain.from_iterable(learned_features(norm, t) for t in other))
-        )
+        self.none_counts: dict[str, int] = dict(learned_counts(norm, other))
         with_none = len(set().union(*nb_counts, self.none_counts)) or 1
         self.none_floors: tuple[float, ...] = tuple(
             math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * with_none))

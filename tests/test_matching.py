@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -11,12 +12,17 @@ from rapidfuzz import fuzz
 
 from bot.config import MatchingSettings
 from bot.matching import (
+    _LEARNED,
     _MAX_POSTINGS,
     Decision,
     Match,
     Matcher,
     Normaliser,
     _interleaved,
+    _tokenize,
+    _tokenize_many,
+    example_features,
+    learned_counts,
     stem,
     tokenize,
 )
@@ -727,3 +733,29 @@ def test_overlapping_synonyms_are_rewritten_like_word_by_word(text: str) -> None
     norm = shipped().matcher.normaliser
     for split in (False, True):
         assert norm.stems(text, split=split) == _stems_before(norm, text, split=split)
+
+
+# Text that stresses the joined pass: new lines and carriage returns inside a text, combining
+# marks at a text's start, compatibility characters, digits against letters, letters
+# repeated, apostrophes, "cannot" split across texts.
+_PIECES = ["a", "b", " ", "cannot", "can not", "unable to", "\n", "\r", "\t", "'", "’", "_"]
+_PIECES += ["-", ".", "!", "9", "ooo", "\u0301", "\u2028", "ﬁ", "①", "Ⅻ", "ß", "İ"]
+_AWKWARD = st.lists(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_AWKWARD)
+def test_texts_tokenised_together_are_tokenised_as_alone(texts: list[str]) -> None:
+    assert _tokenize_many(texts) == [_tokenize(t) for t in texts]
+
+
+def test_learned_counts_are_each_examples_features_counted() -> None:
+    kb = shipped()
+    norm = kb.matcher.normaliser
+    texts = [t for topic in kb.examples.values() for t in topic] + list(kb.other_examples)
+    expected: Counter[str] = Counter()
+    for text in texts:
+        expected.update(example_features(norm, text))
+    _LEARNED.clear()  # read afresh, in one pass ...
+    assert learned_counts(norm, texts) == expected
+    assert learned_counts(norm, texts[::-1]) == expected  # ... and again, from memory
