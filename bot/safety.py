@@ -466,11 +466,23 @@ _CARER_CUES: Final = (
     ("would she", "f"),
     ("he refuses", "m"),
     ("she refuses", "f"),
+    ("let me call", ""),
+    # Their back is what the message is about: "keeps holding her back", "complaining about
+    # his back ever since", "she's got back pain".
+    ("his back", "m"),
+    ("her back", "f"),
+    ("hes got back pain", "m"),
+    ("shes got back pain", "f"),
 )
 # The cues that only say who the writer is ("I'm his carer") keep the symptom theirs unless
 # the writer then asks about their own body: "my son has cancer and I'm his carer, my back
 # aches from bending over his bed" asks about the writer's back.
 _IDENTITY_CUES: Final = frozenset(("i look after", "i care for", "im his carer", "im her carer"))
+# Their back named keeps it theirs the same way: "my mum had cancer and her back is fine,
+# but my back aches" asks about the writer's back.
+_THEIR_BACK_CUES: Final = frozenset(
+    ("his back", "her back", "hes got back pain", "shes got back pain")
+)
 _OWN_BODY: Final = frozenset(
     stem(w)
     for w in words("back backs spine neck shoulder shoulders hip hips knee knees arm arms wrist")
@@ -491,7 +503,6 @@ _FEMALE: Final = frozenset(
         "grandmother granny nan nana gran her"
     )
 )
-_OPPOSITE: Final = {"m": _FEMALE, "f": _MALE}
 # Someone unnamed ("someone with myeloma"), who is the writer when they say so: "asking for
 # myself". Only then: "my dad had foot drop ... I'm asking for myself" is still about dad.
 _GENERIC: Final = frozenset(stem(w) for w in words("someone somebody"))
@@ -948,13 +959,8 @@ class RedFlagDetector:
         self.time_over = [t for t in (self._tokens(p, correct=False) for p in time.over) if t]
         self.temperature_word = red_flags.temperature_word
         self.carer_cues = tuple(
-            (cue, gender, phrase in _IDENTITY_CUES)
+            (cue, gender, phrase in _IDENTITY_CUES or phrase in _THEIR_BACK_CUES)
             for phrase, gender in _CARER_CUES
-            for cue in self._sequences([phrase])
-        )
-        self.their_back = tuple(
-            (gender, cue)
-            for gender, phrase in (("m", "his back"), ("f", "her back"))
             for cue in self._sequences([phrase])
         )
         self.self_cues = self._sequences(_SELF_CUES)
@@ -1428,8 +1434,8 @@ class RedFlagDetector:
         own_body = any(
             raw[p] == "my" and raw[p + 1] in _OWN_BODY for p in range(start + 1, len(raw) - 1)
         )
-        for cue, cue_gender, identity in self.carer_cues:
-            if identity and own_body:
+        for cue, cue_gender, unless_own_body in self.carer_cues:
+            if unless_own_body and own_body:
                 continue
             if (not cue_gender or not gender or cue_gender == gender) and self._cue(
                 raw, start + 1, [cue]
@@ -1443,12 +1449,7 @@ class RedFlagDetector:
         complaining of his back, is physio worth it for him?"): their history and their back,
         so it is no all-clear."""
         person = next((t for t in tokens if t in _OTHERS), None)
-        if person is None:
-            return False
-        # Their back is what the message goes on about: "... now he's complaining of his back".
-        # (Only here: elsewhere "his back" is often the writer telling of someone else.)
-        their_back = [cue for gender, cue in self.their_back if person not in _OPPOSITE[gender]]
-        return self._asked_for(raw, end, person) or self._cue(raw, end + 1, their_back)
+        return person is not None and self._asked_for(raw, end, person)
 
     @staticmethod
     def _other_person(raw: Sequence[str], start: int, last_self: int) -> str | None:

@@ -980,3 +980,32 @@ def test_no_all_clear_is_read_as_a_synonym_term() -> None:
 def test_sixth_round_senses(text: str, category: str | None) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert (hit.category_id if hit else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Families of wording from the sixth round's blind red-flag sets (written afresh here).
+        ("had to check the seat was dry when I got up, back's been awful", "cauda-equina"),
+        ("she's soiling herself since Monday and her back is agony", "cauda-equina"),
+        ("can't get a stream going at all since my back went", "cauda-equina"),
+        ("on the loo it feels like sitting on nothing, back hurts", "cauda-equina"),
+        ("lower limb weakness and low back pain for a week", "leg-weakness"),
+        ("rolled the car on the motorway yesterday, back is sore", "major-trauma"),
+        ("bike vs car last night, back sore today", "major-trauma"),
+        ("my ring keeps sliding off these days and my back aches", "weight-loss"),
+        ("everyone says I look gaunt and my back hurts", "weight-loss"),
+        ("throbbing nonstop in my lower back for a week", "night-pain"),
+        # A carer telling of the other person's back: urgent for them.
+        (
+            "my grandad fell down the stairs and he's been complaining about his back",
+            "major-trauma",
+        ),
+        ("my little girl has a fever and keeps holding her back", "fever"),
+        # Afraid of a fall that never happened.
+        ("my dad is terrified of falling, would physio help keep his back strong?", None),
+    ],
+)
+def test_sixth_round_families(text: str, category: str | None) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit.category_id if hit else None) == category
