@@ -133,22 +133,15 @@ def test_a_corrupt_cache_file_costs_only_a_fresh_load(
     assert len(loads) == 2
 
 
-def test_a_file_others_may_write_is_not_read(
-    kb_copy: Path, folder: Path, loads: list[Path]
+@pytest.mark.parametrize("opened", ["file", "folder"])
+def test_a_cache_others_may_write_is_not_read(
+    kb_copy: Path, folder: Path, loads: list[Path], opened: str
 ) -> None:
-    # Unpickling runs what the file says: a file anyone could have replaced is not trusted.
+    # Unpickling runs what the file says: a file anyone could have replaced, or put in the
+    # folder, is not trusted.
     load_knowledge_cached(kb_copy, lint=False, folder=folder)
     [kept] = _pickles(folder)
-    kept.chmod(0o666)
-    load_knowledge_cached(kb_copy, lint=False, folder=folder)
-    assert len(loads) == 2
-
-
-def test_a_folder_others_may_write_is_not_read(
-    kb_copy: Path, folder: Path, loads: list[Path]
-) -> None:
-    load_knowledge_cached(kb_copy, lint=False, folder=folder)
-    folder.chmod(0o777)  # anyone could have put the file there
+    (kept if opened == "file" else folder).chmod(0o777)
     load_knowledge_cached(kb_copy, lint=False, folder=folder)
     assert len(loads) == 2
 
