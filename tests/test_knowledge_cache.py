@@ -155,13 +155,20 @@ def test_an_unwritable_folder_still_loads(kb_copy: Path, tmp_path: Path) -> None
     assert blocked.read_text() == ""
 
 
-def test_only_the_latest_bases_are_kept(kb_copy: Path, folder: Path) -> None:
+def test_only_the_latest_bases_are_kept(
+    kb_copy: Path, folder: Path, loads: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(knowledge_cache, "KEEP", 2)  # fewer loads than the shipped 4
     faq = kb_copy / "faq.yaml"
-    for n in range(knowledge_cache.KEEP + 2):
+    for n in range(3):
         faq.write_text(faq.read_text() + f"\n# edit {n}\n")
         load_knowledge_cached(kb_copy, lint=False, folder=folder)
-    assert len(_pickles(folder)) == knowledge_cache.KEEP
+    kept = _pickles(folder)
+    assert len(kept) == 2
     assert not list(folder.glob(".writing-*"))
+    # The newest stays: the last edit loads from the cache.
+    load_knowledge_cached(kb_copy, lint=False, folder=folder)
+    assert len(loads) == 3
 
 
 def test_no_message_people_sent_is_written(kb_copy: Path) -> None:
