@@ -106,6 +106,13 @@ FLOORS = {
     "dev10.yaml": {"top1": 0.91, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.01},
     "dev_redflags9.yaml": {"top1": 0.6, "rejection": 0.6, "recall": 0.96, "false_urgent": 0.17},
     "dev_redflags10.yaml": {"top1": 0.68, "rejection": 0.6, "recall": 0.96, "false_urgent": 0.16},
+    # Four more general sets, written blind late in the sixth round (first runs, everything
+    # before them learned: dev13 92.4 / 80.0 / 96.0 / 1.0%, dev14 89.7 / 79.5 / 95.8 / 1.0%,
+    # dev15 91.6 / 92.1 / 100 / 1.4%, dev16 85.9 / 87.2 / 100 / 2.5%).
+    "dev13.yaml": {"top1": 0.93, "rejection": 0.9, "recall": 1.0, "false_urgent": 0.015},
+    "dev14.yaml": {"top1": 0.91, "rejection": 0.84, "recall": 1.0, "false_urgent": 0.015},
+    "dev15.yaml": {"top1": 0.9, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.02},
+    "dev16.yaml": {"top1": 0.87, "rejection": 0.92, "recall": 1.0, "false_urgent": 0.03},
 }
 
 

@@ -22,6 +22,7 @@ NOW = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
 # Written for this test: in no set, no example, and in words no red-flag phrase has.
 UNSEEN = "my back went and now the loo situation is all wrong, nothing happens when I try to go"
 ORDINARY = (
+    "does stretching help at night?",
     "can PT help after a fall last year?",
     "my cat fell off the sofa, is she ok",
     "what exercises help sciatica",
@@ -42,18 +43,6 @@ def test_ordinary_messages_sharing_a_word_with_a_red_flag_are_left_alone(
 ) -> None:
     reading = kb.red_flags_detector.read(text)
     assert reading.reminder is None, (text, reading)
-
-
-def test_a_question_about_the_night_is_never_made_urgent(kb: KnowledgeBase) -> None:
-    # The sixth round's urgent examples hold many nights that are no better whatever is
-    # tried: "does stretching help at night?" now reads 0.90 urgent, over red_flag_likeness
-    # (0.8, kept: 0.95 would name 1.1 points fewer of the tuning sets' urgent messages for
-    # 0.3 points fewer reminders on the others). It may get the one-line reminder on night
-    # pain; it must never get the urgent reply.
-    reading = kb.red_flags_detector.read("does stretching help at night?")
-    assert kb.red_flags_detector.check("does stretching help at night?") is None
-    assert reading.hit is None
-    assert reading.reminder in (None, "night-pain")
 
 
 def test_the_bot_answers_then_adds_one_line_on_where_to_go(kb: KnowledgeBase) -> None:

@@ -1002,6 +1002,9 @@ def test_sixth_round_senses(text: str, category: str | None) -> None:
             "major-trauma",
         ),
         ("my little girl has a fever and keeps holding her back", "fever"),
+        ("my dad has a bad back and he hasn't peed since this morning", "cauda-equina"),
+        ("since my back went things aren't working downstairs", "cauda-equina"),
+        ("how do I fix a slipped bike chain", None),
         # Afraid of a fall that never happened.
         ("my dad is terrified of falling, would physio help keep his back strong?", None),
     ],
