@@ -959,6 +959,7 @@ class Matcher:
         )
         norm = self.normaliser
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in faq.topics)
+        self.topic_number: dict[str, int] = {t: i for i, t in enumerate(self.topic_ids)}
         self._last_stems: tuple[str, tuple[list[str], list[list[str]]]] | None = None
         per_question: list[tuple[int, list[str]]] = []
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
@@ -1155,21 +1156,23 @@ class Matcher:
         norm = sum(exp)
         return {t: v / norm for t, v in enumerate(exp)}
 
-    def none_share(self, text: str) -> float:
+    def none_share(self, text: str, candidates: Sequence[str] = ()) -> float:
         """The posterior that ``text`` is none of the topics but one of the messages the bot
         should not answer, under the word and word-pair model with that class beside them; 0
-        without such messages."""
+        without such messages. A large base (no feature index) weighs only the topics in
+        ``candidates`` (ids), so the time per message stays bounded."""
         if not self.none_counts:
             return 0.0
         counts, none, by_feature = self.nb_counts, self.none_counts, self.nb_by_feature
         gains = [0.0] * (len(counts) + 1)
         size = 0
+        numbers = [self.topic_number[t] for t in candidates] if not by_feature else []
         for feature in dict.fromkeys(phrase_features(self._stems(text)[0])):
             n = none.get(feature, 0)
             if by_feature:
                 users: Iterable[tuple[int, float]] = by_feature.get(feature, ())
-            else:  # a large base keeps no feature index: its topics are looked up one by one
-                users = [(t, nb_gain(c[feature])) for t, c in enumerate(counts) if feature in c]
+            else:
+                users = [(t, nb_gain(counts[t][feature])) for t in numbers if feature in counts[t]]
             seen = bool(n)
             for topic, gain in users:
                 gains[topic] += gain
@@ -1181,7 +1184,10 @@ class Matcher:
                 gains[-1] += nb_gain(n)
         if not size:
             return 0.0
-        loglik = [floor * size + gain for floor, gain in zip(self.none_floors, gains, strict=True)]
+        # Every topic of a small base (as calibrated), the candidates of a large one; then none.
+        weighed = [*numbers, len(counts)] if not by_feature else range(len(counts) + 1)
+        floors = self.none_floors
+        loglik = [floors[i] * size + gains[i] for i in weighed]
         top = max(loglik)
         odds = [math.exp(v - top) for v in loglik]
         return odds[-1] / sum(odds)
@@ -1522,7 +1528,8 @@ class Matcher:
         confident = word_score >= s.min_word_score
         if best >= s.answer_score and best - second >= s.margin and specific and confident:
             # Only now: most messages are never answered, and the others pay for it once.
-            elsewhere = self.none_share(text) if s.max_none_share < 1.0 else 0.0
+            candidates = [m.topic_id for m in matches]
+            elsewhere = self.none_share(text, candidates) if s.max_none_share < 1.0 else 0.0
             if elsewhere < s.max_none_share:
                 return Decision(
                     "answer",

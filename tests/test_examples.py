@@ -10,6 +10,7 @@ import pytest
 from bot.config import MatchingSettings
 from bot.knowledge import EXAMPLES_FILE, build_matching, load_knowledge
 from bot.knowledge_edit import add_phrasing
+from bot.schema import FaqFile
 from tests.matching_fixtures import SHIPPED_KB, TINY_FAQ, TINY_RED_FLAGS, TINY_SYNONYMS, tiny
 
 # Worded the way the tuning sets' messages are, but not one of them (nor a faq question).
@@ -168,3 +169,36 @@ def test_without_other_messages_nothing_is_held_back() -> None:
     plain, _ = tiny()
     assert plain.none_share("how do I stretch tight leather boots") == 0.0
     assert plain.decide("how do I stretch tight leather boots").outcome == "answer"
+
+
+def test_a_large_base_weighs_only_the_candidates_against_the_other_messages() -> None:
+    # Over 200 topics the matcher keeps no feature index: the class of messages not to
+    # answer is weighed against the candidate topics only, not every topic of the base.
+    topics = [
+        {
+            "id": f"topic-{n}",
+            "title": f"Topic {n}",
+            "questions": [f"question about widget{n} and gadget{n}"],
+            "answer": "An answer.",
+            "source": "clinic",
+        }
+        for n in range(250)
+    ] + [
+        {
+            "id": "stretching",
+            "title": "Stretching",
+            "questions": ["Which stretches help a stiff back?", "how do I stretch my back"],
+            "answer": "Stretch.",
+            "source": "clinic",
+        }
+    ]
+    faq = FaqFile.model_validate({"version": 1, "topics": topics})
+    settings = MatchingSettings(max_none_share=0.5)
+    matcher, _ = build_matching(faq, TINY_SYNONYMS, TINY_RED_FLAGS, settings, other=NOT_FOR_US)
+    assert not matcher.nb_by_feature  # the large-base path
+    message = "how do I stretch tight leather boots"
+    assert matcher.none_share(message, ["stretching"]) > 0.5
+    assert matcher.none_share("which stretches help a stiff back", ["stretching"]) < 0.1
+    assert matcher.none_share(message, []) == 1.0  # no candidate: only the class is weighed
+    assert matcher.decide(message).outcome == "suggest"
+    assert matcher.decide("which stretches help a stiff back").topic_id == "stretching"
