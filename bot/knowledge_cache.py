@@ -3,10 +3,11 @@
 Loading reads every knowledge file and learns from thousands of example messages: several
 hundred milliseconds, paid at every start of the bot and at every `backpain-bot ask`. The
 result depends only on the files' bytes, the settings, the working directory (problems name
-files relative to it), the code and the Python running it; all of them make up the key, so a
-changed input is a new key and a stale base is never served. Only a load that succeeded is
-kept. Anything wrong with the cache (unwritable, corrupt, written by another user) costs a
-normal load, never an error. `backpain-bot check` and the admins' edits always load afresh.
+files relative to it), the year (the red-flag check reads "in 2019" against it), the code
+and the Python running it; all of them make up the key, so a changed input is a new key and
+a stale base is never served. Only a load that succeeded is kept. Anything wrong with the
+cache (unwritable, corrupt, written by another user) costs a normal load, never an error.
+`backpain-bot check` and the admins' edits always load afresh.
 
 Set ``BACKPAIN_BOT_CACHE_DIR`` to choose the folder, or to ``off`` to keep nothing.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copyreg
 import dataclasses
+import datetime
 import hashlib
 import io
 import logging
@@ -126,6 +128,8 @@ def _key(directory: Path, clinic: ClinicSettings, matching: MatchingSettings, li
         clinic.model_dump_json(),
         matching.model_dump_json(),
         str(lint),
+        # The red-flag check reads "in 2019" against the current year, fixed at load.
+        str(datetime.date.today().year),
     ):
         digest.update(part.encode() + b"\0")
     for file in sorted(p for p in directory.rglob("*") if p.is_file()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -205,3 +206,21 @@ def test_ask_reads_the_cache(
     assert answers[0]["topic"] == "sciatica"
     assert loads == [SHIPPED_KB]
     assert oct(os.stat(folder).st_mode & 0o777) == "0o700"
+
+
+def test_a_new_year_is_a_fresh_load(
+    kb_copy: Path, folder: Path, loads: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The red-flag check reads "in 2019" against the year it was loaded in.
+    load_knowledge_cached(kb_copy, lint=False, folder=folder)
+
+    next_year = datetime.date.today().year + 1
+
+    class NextYear(datetime.date):
+        @classmethod
+        def today(cls) -> NextYear:
+            return cls(next_year, 1, 1)
+
+    monkeypatch.setattr("datetime.date", NextYear)
+    load_knowledge_cached(kb_copy, lint=False, folder=folder)
+    assert len(loads) == 2
