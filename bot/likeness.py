@@ -16,7 +16,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
-from bot.matching import NB_ALPHA, Normaliser, example_features, learned_counts, nb_gain
+from bot.matching import (
+    Normaliser,
+    example_features,
+    learned_counts,
+    nb_floors,
+    nb_gain,
+    nb_posteriors,
+)
 
 # The class of everything that is not urgent.
 ORDINARY: Final = ""
@@ -46,7 +53,6 @@ class UrgencyModel:
             if texts:
                 counts[category] = learned_counts(normaliser, [t[:max_chars] for t in texts])
                 sizes.append(len(texts))
-        vocabulary = len(set().union(*counts.values())) or 1
         self.classes: tuple[str, ...] = tuple(counts)
         self.counts: tuple[Counter[str], ...] = tuple(counts.values())
         self.ordinary = ordinary
@@ -62,9 +68,7 @@ class UrgencyModel:
                 else:
                     users.append((number, nb_gain(n)))
         # log P(unseen feature | class); a feature seen n times adds log((n + alpha) / alpha).
-        self.floors: tuple[float, ...] = tuple(
-            math.log(NB_ALPHA / (c.total() + NB_ALPHA * vocabulary)) for c in self.counts
-        )
+        self.floors: tuple[float, ...] = nb_floors(self.counts)
         # Each class's share of the messages: most are ordinary, so a short message with one
         # night or fall word ("does stretching help at night?") needs more than that word.
         self.priors: tuple[float, ...] = tuple(math.log(n / sum(sizes)) for n in sizes)
@@ -97,12 +101,10 @@ class UrgencyModel:
             prior + floor * size + gain
             for prior, floor, gain in zip(self.priors, self.floors, gains, strict=True)
         ]
-        top = max(loglik)
-        odds = [math.exp(v - top) for v in loglik]
-        total = sum(odds)
+        shares = nb_posteriors(loglik)
         # Class 0 is the ordinary one; the rest are categories, in red_flags.yaml order.
-        best = max(range(1, len(odds)), key=odds.__getitem__)
-        return 1.0 - odds[0] / total, self.classes[best]
+        best = max(range(1, len(shares)), key=shares.__getitem__)
+        return 1.0 - shares[0], self.classes[best]
 
     def category_of(self, text: str) -> str | None:
         """The category ``text`` reads like, when it reads like an urgent message at all."""

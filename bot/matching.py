@@ -637,6 +637,24 @@ def nb_gain(count: int) -> float:
     return math.log((count + NB_ALPHA) / NB_ALPHA)
 
 
+def nb_floors(classes: Iterable[Mapping[str, int]]) -> tuple[float, ...]:
+    """log P(unseen feature | class) for each class of counts, over their joint vocabulary; a
+    feature seen n times adds :func:`nb_gain` (n) to it."""
+    classes = list(classes)
+    vocabulary = len(set().union(*classes)) or 1
+    return tuple(
+        math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * vocabulary)) for own in classes
+    )
+
+
+def nb_posteriors(loglik: Sequence[float]) -> list[float]:
+    """Log-likelihoods as probabilities summing to 1 (shifted by the largest: no overflow)."""
+    top = max(loglik)
+    odds = [math.exp(v - top) for v in loglik]
+    total = sum(odds)
+    return [v / total for v in odds]
+
+
 def phrase_features(stems: Sequence[str]) -> list[str]:
     """Words and adjacent word pairs (\"who physical\"), chatter dropped, for the topic model."""
     kept = [t for t in stems if t not in _PHRASE_FILLER and not t.isdigit()]
@@ -1037,22 +1055,14 @@ class Matcher:
         }
         self.topic_counts: tuple[dict[str, int], ...] = tuple(counts)
         pair_df = Counter(f for own in nb_counts for f in own if " " in f)
-        vocabulary_size = len(set().union(*nb_counts)) or 1
         self.nb_counts: tuple[dict[str, int], ...] = tuple(nb_counts)
         # Messages the bot should not answer (knowledge/examples.yaml's `other`: other subjects,
         # look-alikes such as "stretching leather shoes"), one more class beside the topics.
         # A confident match that reads more like them than like any topic is only offered.
         self.none_counts: dict[str, int] = dict(learned_counts(norm, other))
-        with_none = len(set().union(*nb_counts, self.none_counts)) or 1
-        self.none_floors: tuple[float, ...] = tuple(
-            math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * with_none))
-            for own in (*nb_counts, self.none_counts)
-        )
+        self.none_floors: tuple[float, ...] = nb_floors([*nb_counts, self.none_counts])
         # log P(unseen feature | topic); a seen one adds log((count + alpha) / alpha) to it.
-        self.nb_floor: tuple[float, ...] = tuple(
-            math.log(NB_ALPHA / (sum(own.values()) + NB_ALPHA * vocabulary_size))
-            for own in nb_counts
-        )
+        self.nb_floor: tuple[float, ...] = nb_floors(nb_counts)
         # Word pairs used by few topics count as specific words ("physical work").
         self.specific_pairs: frozenset[str] = frozenset(
             f for f, n in pair_df.items() if n <= self.generic_df
@@ -1131,10 +1141,7 @@ class Matcher:
             )
         if not loglik:
             return {}
-        top = max(loglik.values())
-        exp = {t: math.exp(v - top) for t, v in loglik.items()}
-        norm = sum(exp.values())
-        return {t: v / norm for t, v in exp.items()}
+        return dict(zip(loglik, nb_posteriors(list(loglik.values())), strict=True))
 
     def _topic_model_all(self, features: list[str]) -> dict[int, float]:
         """:meth:`_topic_model` over every topic of a small base, through the feature index."""
@@ -1151,10 +1158,7 @@ class Matcher:
             for topic, gain in users:
                 gains[topic] += gain
         loglik = [floor * size + gain for floor, gain in zip(self.nb_floor, gains, strict=True)]
-        top = max(loglik)
-        exp = [math.exp(v - top) for v in loglik]
-        norm = sum(exp)
-        return {t: v / norm for t, v in enumerate(exp)}
+        return dict(enumerate(nb_posteriors(loglik)))
 
     def none_share(self, text: str, candidates: Sequence[str] = ()) -> float:
         """The posterior that ``text`` is none of the topics but one of the messages the bot
@@ -1187,10 +1191,7 @@ class Matcher:
         # Every topic of a small base (as calibrated), the candidates of a large one; then none.
         weighed = [*numbers, len(counts)] if not by_feature else range(len(counts) + 1)
         floors = self.none_floors
-        loglik = [floors[i] * size + gains[i] for i in weighed]
-        top = max(loglik)
-        odds = [math.exp(v - top) for v in loglik]
-        return odds[-1] / sum(odds)
+        return nb_posteriors([floors[i] * size + gains[i] for i in weighed])[-1]
 
     def _weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
