@@ -1616,7 +1616,6 @@ def _load_translations(
     """
     problems = list(folder_problems)
     warnings = list(base.warnings)
-    family: dict[str, KnowledgeBase] = {}
     built: list[KnowledgeBase] = []
     for lang in languages:
         kb, language_problems, language_warnings = _build_language(
@@ -1630,11 +1629,16 @@ def _load_translations(
         raise KnowledgeError(sorted(problems, key=_order) + sorted(warnings, key=_order))
     if not built:
         return base
-    # One shared, read-only mapping, so any language's base can reach the others.
-    shared = MappingProxyType(family)
-    family[base.language] = dataclasses.replace(
-        base, warnings=tuple(sorted(warnings, key=_order)), translations=shared
+    return linked(
+        [dataclasses.replace(base, warnings=tuple(sorted(warnings, key=_order))), *built]
     )
-    for kb in built:
+
+
+def linked(bases: Sequence[KnowledgeBase]) -> KnowledgeBase:
+    """The first of ``bases`` (the default language), each of them reaching all the others
+    through one shared, read-only mapping (:attr:`KnowledgeBase.translations`)."""
+    family: dict[str, KnowledgeBase] = {}
+    shared = MappingProxyType(family)
+    for kb in bases:
         family[kb.language] = dataclasses.replace(kb, translations=shared)
-    return family[base.language]
+    return family[bases[0].language]

@@ -36,7 +36,7 @@ import rapidfuzz
 import yaml
 
 from bot.config import ClinicSettings, MatchingSettings
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import KnowledgeBase, linked, load_knowledge
 from bot.yamlfile import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
@@ -162,13 +162,7 @@ def _family(knowledge: KnowledgeBase) -> list[KnowledgeBase]:
 
 def _joined(bases: list[KnowledgeBase]) -> KnowledgeBase:
     """The default language's base again, every language reaching the others (as loaded)."""
-    if len(bases) == 1:
-        return bases[0]
-    family: dict[str, KnowledgeBase] = {}
-    shared = MappingProxyType(family)
-    for kb in bases:
-        family[kb.language] = dataclasses.replace(kb, translations=shared)
-    return family[bases[0].language]
+    return bases[0] if len(bases) == 1 else linked(bases)
 
 
 def _safe_to_read(path: Path) -> bool:
