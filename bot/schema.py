@@ -81,7 +81,8 @@ class ExamplesFile(Strict):
         default_factory=list,
         description=(
             "Messages about something else, or ordinary ones sharing words with a red flag "
-            "('my cat fell off the sofa'): they teach what is not urgent."
+            "('my cat fell off the sofa'): they teach what is not urgent, and what not to "
+            "answer with a topic ('stretching leather shoes' is only offered as a choice)."
         ),
     )
 
