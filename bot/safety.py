@@ -599,6 +599,8 @@ def read_weights(text: str) -> str:
 
 # Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
+# The face with a thermometer says "I have a fever" (the normaliser drops emoji): "🤒 + back pain".
+_FEVER_FACE: Final = "\U0001f912"
 # A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.", "4 in the morning") is read
 # as "small hours": "am" is filler and a bare "3" means nothing, so the time would otherwise be
 # lost. 5am and later are left alone: that is when many people get up for work.
@@ -1074,6 +1076,8 @@ class RedFlagDetector:
     def _read(self, text: str) -> Reading:
         """:meth:`read` by the phrases alone."""
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
+        if _FEVER_FACE in text:
+            text = text.replace(_FEVER_FACE, " fever ")
         if _READING_CUE.search(text) is not None:
             text = read_weights(text)
         if _SMALL_HOURS_CUE.search(text) is not None:

@@ -1012,3 +1012,34 @@ def test_sixth_round_senses(text: str, category: str | None) -> None:
 def test_sixth_round_families(text: str, category: str | None) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert (hit.category_id if hit else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Families of wording from the seventh round's blind red-flag sets (written afresh here).
+        ("my blather has gone funny since my back went", "cauda-equina"),
+        ("I keep straining to wee and nothing much happens, back is sore", "cauda-equina"),
+        ("saddle anesthesia with low back pain, can physio help?", "cauda-equina"),
+        ("my slipper keeps flying off my right foot and my back aches", "leg-weakness"),
+        ("my foot couldnt press the clutch properly today, back pain down that leg", "leg-weakness"),
+        ("both legs wobble when I climb the stairs since my back went", "leg-weakness"),
+        ("🤒 and a sore back since yesterday", "fever"),
+        ("big stack on the slopes yesterday and my back is killing me", "major-trauma"),
+        ("my nan tripped on the rug and her back is sore", "major-trauma"),
+        ("on hormone injections for my prostate, now my back hurts", "cancer"),
+        ("I keep needing smaller jeans and I'm not dieting, back aches too", "weight-loss"),
+        ("my back woke me at 3 again, what can I do", "night-pain"),
+        ("back pain has me up most of the night lately", "night-pain"),
+        # The same words harmlessly: a clutch that slipped, training, a diet, nerves.
+        ("my clutch slipped on the tractor again", None),
+        ("lost a bit of weight from all the running, how do I protect my back on long runs?", None),
+        ("sweating just thinking about my first physio appointment, what happens?", None),
+        ("my toddler wakes me every night and my back aches from carrying her", None),
+        ("no history of cancer, no fever, GP checked, is physio worth it for my back?", None),
+        ("my dog has cancer and lifting him in and out of the car hurts my back", None),
+    ],
+)
+def test_seventh_round_families(text: str, category: str | None) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit.category_id if hit else None) == category
