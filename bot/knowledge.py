@@ -982,7 +982,8 @@ def _lint_red_flag_words(
     red_flags: RedFlagsFile, synonyms: SynonymsFile, detector: RedFlagDetector, doc: YamlDocument
 ) -> list[Problem]:
     """A phrase of several words that shrinks to one common word matches far too much; an
-    all-clear that synonyms.yaml turns into one of its terms cancels next to ordinary words."""
+    all-clear that synonyms.yaml turns into one of its terms cancels next to ordinary words;
+    a phrase or all-clear listed twice in a category is clutter."""
     common = {stem(w) for w in STOP_WORDS} | NEGATION_STEMS
     places: list[tuple[PathKey, str]] = []
     for i, category in enumerate(red_flags.categories):
@@ -1006,6 +1007,25 @@ def _lint_red_flag_words(
                     f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
                     " common to count), so it matches almost any message",
                     "name what matters in other words, e.g. `not my own` instead of `not mine`",
+                )
+            )
+    # The same words, not the same stems: "wet myself" and "wetting myself" can read apart
+    # (the check's context rules look at words as written).
+    first_seen: dict[tuple[int, str, str], PathKey] = {}
+    for path, text in places:
+        if path[2] == "concepts":
+            continue
+        key = (int(path[1]), str(path[2]), " ".join(text.casefold().split()))
+        first = first_seen.setdefault(key, path)
+        if first != path:
+            warnings.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    dotted_path(path),
+                    f"warning: `{text}` is already listed at line {doc.line_of(first)} of this"
+                    f" category's {path[2]}",
+                    "delete one of the two",
                 )
             )
     terms = {detector.words_of(synonym.term): synonym.term for synonym in synonyms.synonyms}

@@ -29,6 +29,12 @@ from bot.yamlfile import read_yaml  # noqa: E402
 EVAL = ROOT / "tests" / "eval"
 # Never examples: the validation set decides what is kept, the held-out sets are the test.
 NOT_FOR_TRAINING = ("dev6.yaml",)
+# Sets whose in-scope messages do not teach the topic model (their urgent and other messages
+# still teach the likeness model and the none class). Learned in the seventh round, these
+# 1,308 messages left the tuning sets' left-out top-1 where it was (91.59%) and cost the
+# validation set 1.3 points (92.4 -> 91.1%): the topic model had stopped gaining from more
+# of the same kind of message.
+TOPICS_NOT_LEARNED = ("dev17.yaml", "dev18.yaml", "dev19.yaml", "dev20.yaml")
 # The sets' short names for red-flag categories whose id in red_flags.yaml is longer.
 CATEGORY_IDS = {"trauma": "major-trauma"}
 
@@ -116,6 +122,8 @@ def main() -> int:
                     continue  # a set's category the knowledge does not have
                 urgent.setdefault(category, []).append(case.text)
             elif case.expect in topic_order:
+                if set_path.name in TOPICS_NOT_LEARNED:
+                    continue
                 examples.setdefault(case.expect, []).append(case.text)
             elif case.expect is None:
                 other.append(case.text)

@@ -321,3 +321,14 @@ def test_lint_warns_about_an_all_clear_that_synonyms_rewrite(kb_copy: Path) -> N
     new = "      - heat or ice\n" + marker
     says = "`heat or ice` is read as `pain relief`"
     _red_flags_warning(kb_copy, marker, new, "heat or ice", says)
+
+
+def test_lint_warns_about_a_red_flag_phrase_listed_twice(kb_copy: Path) -> None:
+    # 45 phrases and all-clears had piled up twice in the shipped file: clutter an admin
+    # scrolls past, and an edit made to one copy but not the other. Case and spacing aside,
+    # the second copy is the one reported, with the line of the first.
+    text = (kb_copy / "red_flags.yaml").read_text(encoding="utf-8")
+    old = "      - night sweats\n"
+    first = text[: text.index(old)].count("\n") + 1
+    says = f"`Night  Sweats` is already listed at line {first} of this category's phrases"
+    _red_flags_warning(kb_copy, old, old + "      - Night  Sweats\n", "Night  Sweats", says)
