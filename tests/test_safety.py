@@ -1022,7 +1022,7 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("I keep straining to wee and nothing much happens, back is sore", "cauda-equina"),
         ("saddle anesthesia with low back pain, can physio help?", "cauda-equina"),
         ("my slipper keeps flying off my right foot and my back aches", "leg-weakness"),
-        ("my foot couldnt press the clutch properly today, back pain down that leg", "leg-weakness"),
+        ("my foot couldnt press the clutch properly, back pain down that leg", "leg-weakness"),
         ("both legs wobble when I climb the stairs since my back went", "leg-weakness"),
         ("🤒 and a sore back since yesterday", "fever"),
         ("big stack on the slopes yesterday and my back is killing me", "major-trauma"),
@@ -1033,7 +1033,7 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("back pain has me up most of the night lately", "night-pain"),
         # The same words harmlessly: a clutch that slipped, training, a diet, nerves.
         ("my clutch slipped on the tractor again", None),
-        ("lost a bit of weight from all the running, how do I protect my back on long runs?", None),
+        ("lost a bit of weight from all the running, how do I protect my back?", None),
         ("sweating just thinking about my first physio appointment, what happens?", None),
         ("my toddler wakes me every night and my back aches from carrying her", None),
         ("no history of cancer, no fever, GP checked, is physio worth it for my back?", None),
