@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from typing import Any, Final, Literal
 
 from rapidfuzz import fuzz, process
@@ -1253,6 +1254,11 @@ class Matcher:
         fuzzy.sort(key=_CHOICE_INDEX)
         left_out = skip if skip >= 0 else None
         ordered = list(weights.items())
+        # The message's words and their weights in message order: a sum over some of them is
+        # `sum(compress(values, map(chosen.__contains__, words)))`, every step in C, in the
+        # order (and so to the bit) of the plain loop it replaced, several times faster on
+        # the long messages that set the tail of the time per message.
+        words, values = list(weights), list(weights.values())
         qw, nw, fw, bonus = s.query_weight, s.question_weight, s.fuzzy_weight, s.topic_bonus
         den = qw + nw + fw
         # This loop runs for every candidate of every message (and of the load: the lint
@@ -1270,14 +1276,14 @@ class Matcher:
             shared = query & owns[qi]
             inter = inter_of.get(shared)
             if inter is None:
-                inter = inter_of[shared] = sum([w for t, w in ordered if t in shared])
+                inter = inter_of[shared] = sum(compress(values, map(shared.__contains__, words)))
             topic = topics[qi]
             cover = covers.get(topic)
             if cover is None:
                 if left_out is None:
                     # Every word in `topic_counts` is used by at least one of its questions.
                     counts = topic_counts[topic]
-                    cover = sum([w for t, w in ordered if t in counts])
+                    cover = sum(compress(values, map(counts.__contains__, words)))
                 else:
                     cover = self._topic_cover(topic, ordered, left_out)
                 covers[topic] = cover
