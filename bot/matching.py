@@ -980,6 +980,9 @@ class Matcher:
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in faq.topics)
         self.topic_number: dict[str, int] = {t: i for i, t in enumerate(self.topic_ids)}
         self._last_stems: tuple[str, tuple[list[str], list[list[str]]]] | None = None
+        # The last message's features, with the topic model's gains and size for them, which
+        # `none_share` extends by the none class instead of walking the features again.
+        self._last_gains: tuple[list[str], list[float], int] | None = None
         per_question: list[tuple[int, list[str]]] = []
         topic_tokens: list[set[str]] = [set() for _ in faq.topics]
         # A multinomial naive Bayes model per topic over words *and adjacent word pairs*,
@@ -1086,7 +1089,7 @@ class Matcher:
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled by the knowledge cache: the last message read is never written to disk.
-        return {**self.__dict__, "_last_stems": None}
+        return {**self.__dict__, "_last_stems": None, "_last_gains": None}
 
     # --- scoring ------------------------------------------------------------------------------
 
@@ -1158,6 +1161,7 @@ class Matcher:
             size += 1
             for topic, gain in users:
                 gains[topic] += gain
+        self._last_gains = (features, gains, size)
         loglik = [floor * size + gain for floor, gain in zip(self.nb_floor, gains, strict=True)]
         return dict(enumerate(nb_posteriors(loglik)))
 
@@ -1169,10 +1173,23 @@ class Matcher:
         if not self.none_counts:
             return 0.0
         counts, none, by_feature = self.nb_counts, self.none_counts, self.nb_by_feature
+        features = phrase_features(self._stems(text)[0])
+        last = self._last_gains
+        if by_feature and last is not None and last[0] == features:
+            # `decide` ranked this message just before: the topics' gains are the topic
+            # model's; only the none class's are added, in the same order, so to the bit.
+            gains, size = [*last[1], 0.0], last[2]
+            for feature in dict.fromkeys(features):
+                n = none.get(feature, 0)
+                if n:
+                    size += feature not in by_feature  # no topic counted it in the size
+                    gains[-1] += nb_gain(n)
+            floors = self.none_floors
+            return nb_posteriors([f * size + g for f, g in zip(floors, gains, strict=True)])[-1]
         gains = [0.0] * (len(counts) + 1)
         size = 0
         numbers = [self.topic_number[t] for t in candidates] if not by_feature else []
-        for feature in dict.fromkeys(phrase_features(self._stems(text)[0])):
+        for feature in dict.fromkeys(features):
             n = none.get(feature, 0)
             if by_feature:
                 users: Iterable[tuple[int, float]] = by_feature.get(feature, ())

@@ -11,7 +11,14 @@ from bot.config import MatchingSettings
 from bot.knowledge import EXAMPLES_FILE, build_matching, load_knowledge
 from bot.knowledge_edit import add_phrasing
 from bot.schema import FaqFile
-from tests.matching_fixtures import SHIPPED_KB, TINY_FAQ, TINY_RED_FLAGS, TINY_SYNONYMS, tiny
+from tests.matching_fixtures import (
+    SHIPPED_KB,
+    TINY_FAQ,
+    TINY_RED_FLAGS,
+    TINY_SYNONYMS,
+    shipped,
+    tiny,
+)
 
 # Worded the way the tuning sets' messages are, but not one of them (nor a faq question).
 WOBBLY = "how do I build up my back so it feels less wobbly when I lift my kids"
@@ -202,3 +209,23 @@ def test_a_large_base_weighs_only_the_candidates_against_the_other_messages() ->
     assert matcher.none_share(message, []) == 1.0  # no candidate: only the class is weighed
     assert matcher.decide(message).outcome == "suggest"
     assert matcher.decide("which stretches help a stiff back").topic_id == "stretching"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "how do I stretch tight leather boots",
+        "which stretches help a stiff back after gardening",
+        "does physio help sciatica? also what's a good recipe for banana bread",
+        "is my back pain the sort physio suits",
+    ],
+)
+def test_none_share_after_ranking_is_the_same_as_from_scratch(message: str) -> None:
+    # `decide` ranks first, and none_share then reuses the topic model's gains for the
+    # message instead of walking its features again: the value must be the very same.
+    matcher = shipped().matcher
+    matcher.decide(message)
+    reused = matcher.none_share(message)
+    matcher._last_gains = None
+    assert matcher.none_share(message) == reused
+    assert 0.0 < reused < 1.0
