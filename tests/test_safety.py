@@ -1031,6 +1031,12 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("I keep needing smaller jeans and I'm not dieting, back aches too", "weight-loss"),
         ("my back woke me at 3 again, what can I do", "night-pain"),
         ("back pain has me up most of the night lately", "night-pain"),
+        ("my thigh just doesnt work on the stairs since my back went", "leg-weakness"),
+        ("feels like wading through treacle with both legs, back is bad", "leg-weakness"),
+        ("been running hot every evening and my back aches", "fever"),
+        ("the carer found him on the floor this morning and his back hurts", "major-trauma"),
+        ("pushing and pushing on the loo and no urge to go, back sore", "cauda-equina"),
+        ("my nan says her back wakes her most nights", "night-pain"),
         # The same words harmlessly: a clutch that slipped, training, a diet, nerves.
         ("my clutch slipped on the tractor again", None),
         ("lost a bit of weight from all the running, how do I protect my back?", None),
@@ -1038,6 +1044,10 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("my toddler wakes me every night and my back aches from carrying her", None),
         ("no history of cancer, no fever, GP checked, is physio worth it for my back?", None),
         ("my dog has cancer and lifting him in and out of the car hurts my back", None),
+        ("I'm weak at the knees for my physio, how many sessions will I need?", None),
+        ("on ozempic and lost 9kg, my back twinges when I hoover", None),
+        ("the back seat of the car is broken, which cushion helps my back on long drives?", None),
+        ("we do a lot of sweating at hot yoga, is it good for a stiff back?", None),
     ],
 )
 def test_seventh_round_families(text: str, category: str | None) -> None:
