@@ -601,6 +601,10 @@ def read_weights(text: str) -> str:
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
 # The face with a thermometer says "I have a fever" (the normaliser drops emoji): "🤒 + back pain".
 _FEVER_FACE: Final = "\U0001f912"
+# "mam" is "mum" in northern England, Wales and Ireland, but "I have" in Polish: in a message
+# with Polish letters it is the writer ("mam gorączkę": I have a fever), not their mother.
+_POLISH_LETTERS: Final = re.compile("[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
+_POLISH_MAM: Final = re.compile(r"\bmam\b", re.IGNORECASE)
 # A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.", "4 in the morning") is read
 # as "small hours": "am" is filler and a bare "3" means nothing, so the time would otherwise be
 # lost. 5am and later are left alone: that is when many people get up for work.
@@ -1078,6 +1082,8 @@ class RedFlagDetector:
         text = self._read_temperatures(_ZODIAC.sub(" star sign ", text[: self.max_chars]))
         if _FEVER_FACE in text:
             text = text.replace(_FEVER_FACE, " fever ")
+        if _POLISH_LETTERS.search(text) is not None:
+            text = _POLISH_MAM.sub("i have", text)
         if _READING_CUE.search(text) is not None:
             text = read_weights(text)
         if _SMALL_HOURS_CUE.search(text) is not None:

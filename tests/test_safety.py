@@ -1037,6 +1037,9 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("the carer found him on the floor this morning and his back hurts", "major-trauma"),
         ("pushing and pushing on the loo and no urge to go, back sore", "cauda-equina"),
         ("my nan says her back wakes her most nights", "night-pain"),
+        # Polish "mam" is "I have"; in English it is still someone's mum.
+        ("mam gorączkę i boli mnie plecy", "fever"),
+        ("my mam fell down the stairs and her back is sore", "major-trauma"),
         # The same words harmlessly: a clutch that slipped, training, a diet, nerves.
         ("my clutch slipped on the tractor again", None),
         ("lost a bit of weight from all the running, how do I protect my back?", None),
