@@ -565,6 +565,14 @@ _WEIGHT_BEFORE: Final = re.compile(
 )
 _WEIGHT_NOW: Final = re.compile(r"\b(?:now|today|currently|down to|only)\b", re.I)
 _TO_KG: Final = {"lb": 0.4536, "lbs": 0.4536, "pounds": 0.4536, "st": 6.35, "stone": 6.35}
+# The later weight said without its unit right after the first: "I used to be 70kg, now I'm
+# 61". Only close behind it (", now I'm 45" after "when I was 30" is an age) and never a
+# number of years, weeks or a time of day.
+_WEIGHT_NOW_BARE: Final = re.compile(
+    r"\W{0,3}\s*now,? (?:i'?m |i am |im |down to |only )?(\d{1,3}(?:[.,]\d)?)\b"
+    r"(?!\s*(?:%|years?|yrs?|y/?o|weeks?|days?|months?|am|pm|times|hours?|mins?))",
+    re.I,
+)
 
 
 # Clothes a size or more smaller: "my trousers went from a 34 to a 30 waist".
@@ -594,6 +602,17 @@ def read_weights(text: str) -> str:
         if _WEIGHT_NOW.search(text[max(0, second.start() - 25) : second.end() + 10]) is None:
             continue
         return f"{text[: second.end()]} lost weight {text[second.end() :]}"
+    for first in readings:
+        bare = _WEIGHT_NOW_BARE.match(text, first.end())
+        if (
+            bare is None
+            or _WEIGHT_BEFORE.search(text[max(0, first.start() - 30) : first.start()]) is None
+        ):
+            continue
+        unit = _TO_KG.get(first.group(2).casefold(), 1.0)
+        a, b = (float(v.replace(",", ".")) * unit for v in (first.group(1), bare.group(1)))
+        if b <= a * 0.95 and a - b >= 3:
+            return f"{text[: bare.end()]} lost weight {text[bare.end() :]}"
     return text
 
 

@@ -1037,6 +1037,10 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("the carer found him on the floor this morning and his back hurts", "major-trauma"),
         ("pushing and pushing on the loo and no urge to go, back sore", "cauda-equina"),
         ("my nan says her back wakes her most nights", "night-pain"),
+        # A later weight said without its unit, lower by more than a little.
+        ("was 12 stone, now 10 and not trying, my back aches", "weight-loss"),
+        ("I used to be 70kg, now I'm 75 and my back aches, would losing some help?", None),
+        ("I was 80kg when I was 30, now I'm 45 and my back aches", None),
         # Polish "mam" is "I have"; in English it is still someone's mum.
         ("mam gorączkę i boli mnie plecy", "fever"),
         ("my mam fell down the stairs and her back is sore", "major-trauma"),
