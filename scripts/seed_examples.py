@@ -34,7 +34,17 @@ NOT_FOR_TRAINING = ("dev6.yaml",)
 # 1,308 messages left the tuning sets' left-out top-1 where it was (91.59%) and cost the
 # validation set 1.3 points (92.4 -> 91.1%): the topic model had stopped gaining from more
 # of the same kind of message.
-TOPICS_NOT_LEARNED = ("dev17.yaml", "dev18.yaml", "dev19.yaml", "dev20.yaml")
+TOPICS_NOT_LEARNED = (
+    "dev17.yaml",
+    "dev18.yaml",
+    "dev19.yaml",
+    "dev20.yaml",
+    # The near misses' topics of the round's last three red-flag sets: learned, they cost
+    # the validation set one right topic (92.4 -> 92.1%).
+    "dev_redflags13.yaml",
+    "dev_redflags14.yaml",
+    "dev_redflags15.yaml",
+)
 # The sets' short names for red-flag categories whose id in red_flags.yaml is longer.
 CATEGORY_IDS = {"trauma": "major-trauma"}
 

@@ -140,6 +140,12 @@ FLOORS = {
     "dev20.yaml": {"top1": 0.87, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.01},
     "dev_redflags11.yaml": {"top1": 0.7, "rejection": 0.8, "recall": 0.98, "false_urgent": 0.13},
     "dev_redflags12.yaml": {"top1": 0.78, "rejection": 0.65, "recall": 1.0, "false_urgent": 0.06},
+    # Three more red-flag sets late in the round: first runs recall 91.9%, 94.0% and 93.2%,
+    # false urgent 17.4%, 5.9% and 15.7% of their near misses (dev_redflags13 on the code
+    # before any change made for the other two).
+    "dev_redflags13.yaml": {"top1": 0.6, "rejection": 0.9, "recall": 0.98, "false_urgent": 0.09},
+    "dev_redflags14.yaml": {"top1": 0.8, "rejection": 0.8, "recall": 1.0, "false_urgent": 0.02},
+    "dev_redflags15.yaml": {"top1": 0.74, "rejection": 0.6, "recall": 0.96, "false_urgent": 0.06},
 }
 
 
