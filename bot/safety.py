@@ -624,6 +624,14 @@ _FEVER_FACE: Final = "\U0001f912"
 # with Polish letters it is the writer ("mam gorączkę": I have a fever), not their mother.
 _POLISH_LETTERS: Final = re.compile("[ąćęłńśźżĄĆĘŁŃŚŹŻ]")
 _POLISH_MAM: Final = re.compile(r"\bmam\b", re.IGNORECASE)
+# "Can't get it up" said of an erection (filler drops "it", so as words it is "can't get up");
+# not when a place or a height follows: "can't get it up the stairs", "above my head".
+_CANT_GET_IT_UP: Final = re.compile(
+    r"\b(?:can'?t|cannot|can not|couldn'?t|could not|unable to)\s+get\s+it\s+up\b"
+    r"(?!\s+(?:the|those|these|onto|on|into|over|above|past|higher|any|there|to|here|high"
+    r"|stairs|again|off|my|his|her)\b)",
+    re.IGNORECASE,
+)
 # A clock time between 1 and 4 in the morning ("3am", "2:30 a.m.", "4 in the morning") is read
 # as "small hours": "am" is filler and a bare "3" means nothing, so the time would otherwise be
 # lost. 5am and later are left alone: that is when many people get up for work.
@@ -1103,6 +1111,8 @@ class RedFlagDetector:
             text = text.replace(_FEVER_FACE, " fever ")
         if _POLISH_LETTERS.search(text) is not None:
             text = _POLISH_MAM.sub("i have", text)
+        if "get it up" in text.casefold():
+            text = _CANT_GET_IT_UP.sub(" cant get an erection ", text)
         if _READING_CUE.search(text) is not None:
             text = read_weights(text)
         if _SMALL_HOURS_CUE.search(text) is not None:
