@@ -467,6 +467,16 @@ _CARER_CUES: Final = (
     ("he refuses", "m"),
     ("she refuses", "f"),
     ("let me call", ""),
+    # Asking on their behalf, or driving them to appointments: "he wants to see a physio",
+    # "she's asking if physio would help", "I drive him to everything".
+    ("he wants to see", "m"),
+    ("she wants to see", "f"),
+    ("hes asking", "m"),
+    ("shes asking", "f"),
+    ("i drive him", "m"),
+    ("i drive her", "f"),
+    ("take him to appointments", "m"),
+    ("take her to appointments", "f"),
     # Their back is what the message is about: "keeps holding her back", "complaining about
     # his back ever since", "she's got back pain".
     ("his back", "m"),

@@ -1050,6 +1050,17 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("was 12 stone, now 10 and not trying, my back aches", "weight-loss"),
         ("I used to be 70kg, now I'm 75 and my back aches, would losing some help?", None),
         ("I was 80kg when I was 30, now I'm 45 and my back aches", None),
+        # A carer asking for the person with the red flag keeps it urgent for them.
+        (
+            "My father is being treated for prostate cancer and has developed new back pain."
+            " He wants to see a physio. I drive him to his appointments.",
+            "cancer",
+        ),
+        (
+            "My mother is being treated for breast cancer and has developed new back pain."
+            " She wants to see a physio.",
+            "cancer",
+        ),
         # "Can't get it up" of an erection, not of a wardrobe or an arm.
         ("can't get it up since my back went, is that the nerve?", "cauda-equina"),
         ("I can't get it up the stairs on my own, how do I lift a wardrobe safely?", None),
