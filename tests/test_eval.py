@@ -130,7 +130,7 @@ FLOORS = {
     # Seventh round, written blind (first runs, everything before them learned: dev17 84.8 /
     # 89.1 / 100 / 2.2%, dev18 86.0 / 95.5 / 100 / 0.7%, dev19 93.2 / 81.1 / 100 / 0.7%, dev20
     # 87.7 / 97.2 / 100 / 1.0%). Their in-scope messages do not teach the topic model
-    # (scripts/seed_examples.py, TOPICS_NOT_LEARNED), so top-1 here is not memory; their
+    # (scripts/seed_examples.py, TEACHES_ONLY), so top-1 here is not memory; their
     # other messages are learned, so rejection partly is. Red-flag sets: first runs recall
     # 93.3% and 89.8%, false urgent 18.6% and 10.0% of their near misses; 98.7% and 100%,
     # 11.4% and 4.3% after the families they showed.
@@ -146,6 +146,10 @@ FLOORS = {
     "dev_redflags13.yaml": {"top1": 0.6, "rejection": 0.9, "recall": 0.98, "false_urgent": 0.09},
     "dev_redflags14.yaml": {"top1": 0.8, "rejection": 0.8, "recall": 1.0, "false_urgent": 0.02},
     "dev_redflags15.yaml": {"top1": 0.74, "rejection": 0.6, "recall": 0.96, "false_urgent": 0.06},
+    # And two at the round's very end: first runs recall 94.6% and 93.2%, false urgent 21.7%
+    # and 16.4% of their near misses; only their urgent messages are learned.
+    "dev_redflags16.yaml": {"top1": 0.68, "rejection": 0.4, "recall": 0.99, "false_urgent": 0.13},
+    "dev_redflags17.yaml": {"top1": 0.75, "rejection": 0.6, "recall": 0.98, "false_urgent": 0.12},
 }
 
 

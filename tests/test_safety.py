@@ -1061,6 +1061,14 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
             " She wants to see a physio.",
             "cancer",
         ),
+        # Later passes: a written-off car, a toe that scrapes, "demam", the chills.
+        ("wrote my car off on the motorway yesterday and now my back is stiff", "major-trauma"),
+        ("my big toe keeps scraping the ground since my back went", "leg-weakness"),
+        ("demam since yesterday and my back is very sore", "fever"),
+        ("got the chills and my lower back is killing me", "fever"),
+        ("my grandad has gotten so thin and his back is bad, would physio help?", "weight-loss"),
+        ("the pain hasn't stopped for a second in days, resting does nothing", "night-pain"),
+        ("fell over at hockey and twisted my ankle, back's totally fine, do you do ankles?", None),
         # "Can't get it up" of an erection, not of a wardrobe or an arm.
         ("can't get it up since my back went, is that the nerve?", "cauda-equina"),
         ("I can't get it up the stairs on my own, how do I lift a wardrobe safely?", None),
