@@ -1071,6 +1071,7 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("fell over at hockey and twisted my ankle, back's totally fine, do you do ankles?", None),
         # An all-clear for "do I have to have had an accident?" had cancelled this one.
         ("I had a car accident and now have lower back pain.", "major-trauma"),
+        ("do I have to have had an accident to see a physio?", None),
         # "Can't get it up" of an erection, not of a wardrobe or an arm.
         ("can't get it up since my back went, is that the nerve?", "cauda-equina"),
         ("I can't get it up the stairs on my own, how do I lift a wardrobe safely?", None),
