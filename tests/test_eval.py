@@ -53,7 +53,7 @@ FLOORS = {
     # Seventh round, written blind at the round's start and run for totals only, first midway:
     # heldout6 93.7 / 88.6 / 100 / 1.0% (the round's starting code: 93.3 / 88.6 / 100 / 1.4%,
     # its end the same as midway); heldout_redflags4 recall 97.3%, false urgent 13.0% of its
-    # near misses midway and at the end (start: 95.9 / 13.0%).
+    # near misses midway, 98.0 / 13.0% at the end (start: 95.9 / 13.0%).
     "heldout6.yaml": {"top1": 0.92, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.02},
     "heldout_redflags4.yaml": {
         "top1": 0.8,
