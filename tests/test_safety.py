@@ -1048,6 +1048,7 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
         ("took a lead fall, the rope caught me and I never hit anything, back's tight", None),
         # A later weight said without its unit, lower by more than a little.
         ("was 12 stone, now 10 and not trying, my back aches", "weight-loss"),
+        ("I used to weigh 80kg, now I'm 70 and my back aches", "weight-loss"),
         ("I used to be 70kg, now I'm 75 and my back aches, would losing some help?", None),
         ("I was 80kg when I was 30, now I'm 45 and my back aches", None),
         # A carer asking for the person with the red flag keeps it urgent for them.
