@@ -25,7 +25,7 @@ _EVERYDAY: Final = frozenset(
     words(
         """
     unintended unintentional unintentionally
-    abnormal abnormally aboard accent accents accidental ace aces acknowledge action
+    abnormal abnormally aboard accent accents accidental ace aces achilles acknowledge action
     admiration ads aged ahead airy alas ale alike ally aloft along amir amp anew angled
     angling anon ant ants apart ape apes applies arches ardent arena arise ark arm arose
     arresting art arts aside ass assn asteroid asteroids ate atop awaken backing bah baked
@@ -347,6 +347,8 @@ _DENIABLE: Final = frozenset(
         "numb numbness tingling tingly weak weakness leak leaks leaking trouble problem"
     )
 )
+# Limbs that may name a deniable symptom word: "no leg weakness", "no foot numbness".
+_LIMBS: Final = frozenset(stem(w) for w in words("leg legs foot feet"))
 # A denied symptom named as a matter, where negation is otherwise not trusted: "no bladder
 # issues", "no bowel or bladder stuff". Never "no bladder control": control is the symptom.
 _MATTERS: Final = frozenset(
@@ -458,6 +460,10 @@ _CARER_CUES: Final = (
     ("get her", "f"),
     ("can he", "m"),
     ("can she", "f"),
+    ("does he", "m"),
+    ("does she", "f"),
+    ("book him", "m"),
+    ("book her", "f"),
     ("should he", "m"),
     ("should she", "f"),
     ("will he", "m"),
@@ -588,6 +594,15 @@ _WEIGHT_NOW_BARE: Final = re.compile(
     r"(?!\s*(?:%|years?|yrs?|y/?o|weeks?|days?|months?|am|pm|times|hours?|mins?))",
     re.I,
 )
+# ... or after it, the "now" behind the number: "I used to be 190lb and I'm 172 now".
+_WEIGHT_BARE_THEN_NOW: Final = re.compile(
+    r"\W{0,3}\s*(?:and |but )?(?:i'?m|i am|im|he'?s|she'?s) (\d{1,3}(?:[.,]\d)?)\s*now\b", re.I
+)
+# Between two weights after "went from": "went from 11st 4 to 10st 2" is a change told whole,
+# with no "now" needed (the odd pounds of a weight in stone may come between).
+_WEIGHT_FROM_TO: Final = re.compile(
+    r"\W*(?:\d{1,2}\s*(?:lbs?|pounds)?\s*)?(?:to|down to)\s*$", re.I
+)
 
 
 # Clothes a size or more smaller: "my trousers went from a 34 to a 30 waist".
@@ -612,13 +627,23 @@ def read_weights(text: str) -> str:
         )
         if not (b <= a * 0.95 and a - b >= 3):
             continue
-        if _WEIGHT_BEFORE.search(text[max(0, first.start() - 30) : first.start()]) is None:
+        before = _WEIGHT_BEFORE.search(text[max(0, first.start() - 30) : first.start()])
+        if before is None:
             continue
-        if _WEIGHT_NOW.search(text[max(0, second.start() - 25) : second.end() + 10]) is None:
+        told_whole = (
+            before.group(0).casefold().endswith("from")
+            and _WEIGHT_FROM_TO.match(text[first.end() : second.start()]) is not None
+        )
+        if (
+            not told_whole
+            and _WEIGHT_NOW.search(text[max(0, second.start() - 25) : second.end() + 10]) is None
+        ):
             continue
         return f"{text[: second.end()]} lost weight {text[second.end() :]}"
     for first in readings:
-        bare = _WEIGHT_NOW_BARE.match(text, first.end())
+        bare = _WEIGHT_NOW_BARE.match(text, first.end()) or _WEIGHT_BARE_THEN_NOW.match(
+            text, first.end()
+        )
         if (
             bare is None
             or _WEIGHT_BEFORE.search(text[max(0, first.start() - 30) : first.start()]) is None
@@ -630,6 +655,9 @@ def read_weights(text: str) -> str:
             return f"{text[: bare.end()]} lost weight {text[bare.end() :]}"
     return text
 
+
+# How far (in words) from a symptom a past year is taken for it (`_past_year`).
+_YEAR_REACH: Final = 8
 
 # Star-sign emoji (aries..pisces): "I'm a Cancer ♋" is about the zodiac, not an illness.
 _ZODIAC: Final = re.compile("[\u2648-\u2653]")
@@ -1372,18 +1400,25 @@ class RedFlagDetector:
                 if tuple(kept[lo : lo + len(marker)]) == marker
             )
 
-        distant = said(self.time_distant) or self._past_year(raw, clause, own)
+        distant = said(self.time_distant) or self._past_year(
+            raw, clause, own, (where[span[0]], where[span[1]])
+        )
         if rule == "distant" and distant:
             return True
         return (distant or said(self.time_past)) and said(self.time_over)
 
-    def _past_year(self, raw: Sequence[str], clause: Sequence[int], own: int) -> bool:
-        """A year or an age long past in the clause: "in 2009", "when I was 12".
-
-        Not "since 2019": that is still going on.
+    def _past_year(
+        self, raw: Sequence[str], clause: Sequence[int], own: int, symptom: tuple[int, int]
+    ) -> bool:
+        """A year or an age long past in the clause, near the symptom: "in 2009", "when I was
+        12". Not "since 2019": that is still going on. Nor a year told of something else far
+        along the clause: "hot, sweaty, shaky, and my back hurts more than when I did my disc
+        in 2019".
         """
         for p, token in enumerate(raw):
             if clause[p] != own or not token.isdigit():
+                continue
+            if not symptom[0] - _YEAR_REACH <= p <= symptom[1] + _YEAR_REACH:
                 continue
             if (
                 len(token) == 4
@@ -1540,8 +1575,10 @@ class RedFlagDetector:
         """Where negation is not trusted, whether the symptom word at ``at`` is itself denied
         ("no numbness", "no bladder issues") or answered no to ("any leaking? no to all",
         "asked about bladder problems, I haven't"). Only a `_DENIABLE` word, or one named as
-        a matter (`_MATTERS` after it): "no bladder control" is the symptom."""
-        if raw[at] not in _DENIABLE:
+        a matter (`_MATTERS` after it): "no bladder control" is the symptom. A limb named
+        before the word counts with it: "no leg weakness"."""
+        named = raw[at] in _LIMBS and at + 1 < len(raw) and raw[at + 1] in _DENIABLE
+        if raw[at] not in _DENIABLE and not named:
             # A bladder or bowel word only as a matter: "no bladder or bowel problems".
             p = at + 1
             while (

@@ -1095,3 +1095,51 @@ def test_sixth_round_families(text: str, category: str | None) -> None:
 def test_seventh_round_families(text: str, category: str | None) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert (hit.category_id if hit else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Families of wording from the eighth round's blind red-flag sets (written afresh here).
+        ("I have to push to pee lately and my back is killing me", "cauda-equina"),
+        ("my bum feels like a dental injection wore off wrong, back is bad", "cauda-equina"),
+        ("I can barely feel the toilet paper when I wipe, sore back", "cauda-equina"),
+        ("mum couldn't hold it til the toilet today, her back is bad again", "cauda-equina"),
+        ("the pins and needles crept up my leg this week and my back aches", "leg-weakness"),
+        ("my left leg just wont lift onto the step, back pain for weeks", "leg-weakness"),
+        ("I have to lift my leg in with my hands to get in the car", "leg-weakness"),
+        ("they found him on the floor of the kitchen, his back hurts", "major-trauma"),
+        ("bad wipeout on my mountain bike and my back is sore", "major-trauma"),
+        ("my psa came back at 12, they want more tests, and my back aches", "cancer"),
+        ("the scan showed something on my spine and my back really hurts", "cancer"),
+        ("lost 12 lb without trying and my back aches", "weight-loss"),
+        ("my weight is coming off by itself and my back hurts", "weight-loss"),
+        ("the pain has me up every night at about 3", "night-pain"),
+        # Weights told as numbers: from one to the other, or "now" after the number.
+        ("went from 14st 2 to 12st 9 since the summer, back is sore", "weight-loss"),
+        ("I used to be 85kg and I'm 76 now, my back aches", "weight-loss"),
+        ("went from 70kg to 78kg since I stopped running, back feels stiff", None),
+        # A carer asking what the person should do keeps it theirs: "does she wait?".
+        (
+            "my wife's foot has started dragging, I told her to rest it, does she need physio?",
+            "leg-weakness",
+        ),
+        # A year told of something else far along the clause is not the symptom's own.
+        (
+            "hot and shivery and sweaty all day, and my back hurts worse than when I hurt it"
+            " playing rugby in 2015",
+            "fever",
+        ),
+        # The same words harmlessly: a limb's symptom denied, another sense, a diet, a past fever.
+        ("is physio good for a bulging disc? no leg weakness, only pain", None),
+        ("my surgery went well and my leg is strong again, when can I run?", None),
+        ("got a streaming cold, should I still come to my appointment?", None),
+        ("I can't stand up quickly from the sofa because my back catches", None),
+        ("is keto good for losing weight", None),
+        ("achilles tendonitis, what helps", None),
+        ("had a fever last year with the flu, now my back is stiff from my desk job", None),
+    ],
+)
+def test_eighth_round_families(text: str, category: str | None) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit.category_id if hit else None) == category
