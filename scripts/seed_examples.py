@@ -43,13 +43,22 @@ TEACHES_ONLY: dict[str, frozenset[str]] = {
             "dev18.yaml",
             "dev19.yaml",
             "dev20.yaml",
+            "dev21.yaml",
             "dev_redflags13.yaml",
             "dev_redflags14.yaml",
             "dev_redflags15.yaml",
         ),
         frozenset({"urgent", "other"}),
     ),
-    **dict.fromkeys(("dev_redflags16.yaml", "dev_redflags17.yaml"), frozenset({"urgent"})),
+    **dict.fromkeys(
+        (
+            "dev_redflags16.yaml",
+            "dev_redflags17.yaml",
+            "dev_redflags18.yaml",
+            "dev_redflags19.yaml",
+        ),
+        frozenset({"urgent"}),
+    ),
 }
 EVERY_KIND = frozenset({"topic", "urgent", "other"})
 # The sets' short names for red-flag categories whose id in red_flags.yaml is longer.
