@@ -1137,6 +1137,8 @@ def test_seventh_round_families(text: str, category: str | None) -> None:
         ("I can't stand up quickly from the sofa because my back catches", None),
         ("is keto good for losing weight", None),
         ("achilles tendonitis, what helps", None),
+        ("my knee feels weak since my ACL reconstruction, can physio help?", None),
+        ("my legs feel weak and keep giving way since my back went", "leg-weakness"),
     ],
 )
 def test_eighth_round_families(text: str, category: str | None) -> None:
