@@ -54,11 +54,13 @@ TEACHES_ONLY: dict[str, frozenset[str]] = {
         (
             "dev_redflags16.yaml",
             "dev_redflags17.yaml",
-            "dev_redflags18.yaml",
             "dev_redflags19.yaml",
         ),
         frozenset({"urgent"}),
     ),
+    # Nothing: its urgent messages (many pains told at night) tipped the likeness model into
+    # reading "does stretching help at night?", the issue's own example, as night pain.
+    "dev_redflags18.yaml": frozenset(),
 }
 EVERY_KIND = frozenset({"topic", "urgent", "other"})
 # The sets' short names for red-flag categories whose id in red_flags.yaml is longer.
