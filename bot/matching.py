@@ -1550,6 +1550,10 @@ class Matcher:
             why = f"{unknown:.0%} of its words are not in the knowledge base"
             return Decision("suggest" if suggestions else "unknown", suggestions or top, why)
         confident = word_score >= s.min_word_score
+        # Words alone below the floor are still answered when the word and word-pair model,
+        # with the class of messages the bot should not answer beside the topics, is all but
+        # sure the message is about a topic (never without such messages to weigh against).
+        sure = not confident and s.sure_none_share > 0 and bool(self.none_counts)
         if best >= s.answer_score and best - second >= s.margin and specific and confident:
             # Only now: most messages are never answered, and the others pay for it once.
             candidates = [m.topic_id for m in matches]
@@ -1563,6 +1567,16 @@ class Matcher:
             suggestions = tuple(m for m in top if m.score >= s.suggest_score - s.margin)[:3]
             why = f"reads like a message about something else ({elsewhere:.0%})"
             return Decision("suggest", suggestions, why)
+        if best >= s.answer_score and best - second >= s.margin and specific and sure:
+            elsewhere = self.none_share(text, [m.topic_id for m in matches])
+            if elsewhere < s.sure_none_share:
+                return Decision(
+                    "answer",
+                    top,
+                    f"score {best:.1f} >= {s.answer_score}, ahead by {best - second:.1f}; its"
+                    f" words alone score {word_score:.1f}, but it reads like no message about"
+                    f" something else ({elsewhere:.2%})",
+                )
         if best >= s.suggest_score:
             why = (
                 "only generic words in common"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections import Counter
 
@@ -759,3 +760,26 @@ def test_learned_counts_are_each_examples_features_counted() -> None:
     _LEARNED.clear()  # read afresh, in one pass ...
     assert learned_counts(norm, texts) == expected
     assert learned_counts(norm, texts[::-1]) == expected  # ... and again, from memory
+
+
+SURE_OF_TOPIC = "my mum and nan both had awful backs, I'm 28, what can I do now to avoid the same"
+
+
+def test_weak_words_are_answered_when_the_model_is_sure_it_is_a_topic() -> None:
+    decision = shipped().matcher.decide(SURE_OF_TOPIC)
+    assert (decision.outcome, decision.topic_id) == ("answer", "prevention")
+    assert "its words alone score" in decision.reason
+
+
+def test_weak_words_are_only_offered_with_the_rule_off_or_nothing_to_weigh_against() -> None:
+    off = copy.copy(shipped().matcher)
+    off.settings = off.settings.model_copy(update={"sure_none_share": 0.0})
+    assert off.decide(SURE_OF_TOPIC).outcome == "suggest"
+    # Without messages the bot should not answer, no posterior says "about a topic".
+    blind = copy.copy(shipped().matcher)
+    blind.none_counts = {}
+    assert blind.decide(SURE_OF_TOPIC).outcome == "suggest"
+
+
+def test_a_weak_match_about_something_else_is_still_not_answered() -> None:
+    assert shipped().matcher.decide("where to book a train ticket to London").outcome != "answer"
