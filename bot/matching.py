@@ -385,7 +385,11 @@ _ANIMALS: Final = frozenset(
     words(
         "cat cats kitten kittens dog dogs puppy puppys puppies pet pets horse horses hamster "
         "hamsters rabbit rabbits pony ponies ferret ferrets tortoise greyhound greyhounds "
-        "labrador labradors spaniel spaniels terrier terriers retriever retrievers collie collies"
+        "labrador labradors spaniel spaniels terrier terriers retriever retrievers collie collies "
+        "dachshund dachshunds poodle poodles pug pugs beagle beagles corgi corgis bulldog "
+        "bulldogs frenchie frenchies husky huskies alsatian alsatians whippet whippets lurcher "
+        "lurchers staffie staffies cockapoo cockapoos labradoodle labradoodles mare gelding "
+        "stallion donkey donkeys"
     )
 )
 # Physio itself: "core exercises for my horse" is still the horse's.

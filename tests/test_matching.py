@@ -637,6 +637,8 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         ("my back is fine by day but at night pain shoots down my leg, sciatica?", True),
         # A pet's own physio, a physio student's revision, grief.
         ("our spaniel had a disc op, how often should I do her rehab exercises", False),
+        ("my dachshund has a slipped disc, can he have physio", False),
+        ("I hurt my back lifting the dachshund into the car, can physio help", True),
         ("I walk the dog every evening, would physio help my stiff lower back", True),
         ("as a physiotherapy student, which textbook should I get", False),
         ("is there any physio for bereavement", False),
