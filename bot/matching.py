@@ -79,7 +79,7 @@ COMMON_WORDS: Final = frozenset(
 OTHER_PARTS: Final = frozenset(
     words(
         """
-    neck knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles
+    neck necks knee knees shoulder shoulders calf calves foot feet heel heels ankle ankles
     finger fingers thumb thumbs wrist wrists elbow elbows arm arms jaw head
     flexor flexors sunburn sunburnt rash rashes mole moles
     headache headaches plantar fasciitis tendon tendons acl acls mcl pcl meniscus menisci toe

@@ -638,6 +638,9 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         # A pet's own physio, a physio student's revision, grief.
         ("our spaniel had a disc op, how often should I do her rehab exercises", False),
         ("my dachshund has a slipped disc, can he have physio", False),
+        # "neck's" is "necks" once the apostrophe goes.
+        ("neck's killing me after painting the ceiling, any stretches", False),
+        ("neck's fine but my lower back aches after painting the ceiling, stretches?", True),
         ("I hurt my back lifting the dachshund into the car, can physio help", True),
         ("I walk the dog every evening, would physio help my stiff lower back", True),
         ("as a physiotherapy student, which textbook should I get", False),
