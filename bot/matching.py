@@ -400,15 +400,29 @@ _PHYSIO: Final = frozenset(
     )
 )
 _MY_BODY: Final = frozenset(
-    words("back spine neck leg legs hip hips bum buttock buttocks shoulder shoulders knee knees")
+    words(
+        "back backs spine neck leg legs hip hips bum buttock buttocks shoulder shoulders knee "
+        "knees"  # "backs": "my back's gone" once the apostrophe goes
+    )
+)
+# A relative named next to a pet: "my dad walks the dog and his sciatica flares" is his.
+_RELATIVES: Final = frozenset(
+    words(
+        "dad mum mom mam father mother husband wife partner son daughter grandad grandpa "
+        "grandma gran granny nan nana brother sister boyfriend girlfriend"
+    )
 )
 
 
 def _own_body(tokens: Sequence[str]) -> bool:
-    """Whether the writer names their own body: "my back", "my lower back", "I hurt my hip"."""
+    """Whether the writer names their own body: "my back", "my lower back", "I hurt my hip";
+    not a pet's ("my dog's back legs")."""
     return (
         any(
-            t == "my" and any(w in _MY_BODY for w in tokens[i + 1 : i + 3])
+            t == "my"
+            and tokens[i + 1 : i + 2] != []
+            and tokens[i + 1] not in _ANIMALS
+            and any(w in _MY_BODY for w in tokens[i + 1 : i + 3])
             for i, t in enumerate(tokens)
         )
         or "backache" in tokens
@@ -438,9 +452,10 @@ def _animal_as_object(tokens: Sequence[str]) -> bool:
 
 
 def _back_named(tokens: Sequence[str]) -> bool:
-    """Whether "back" is someone's ("my back", "a bad back", "back problems"), not "back up"."""
+    """Whether "back" is someone's ("my back", "a bad back", "back problems"), not "back up";
+    "my back's" ("my backs" once the apostrophe goes) too."""
     return any(
-        t == "back"
+        (t == "back" or (t == "backs" and i > 0 and tokens[i - 1] == "my"))
         and (i + 1 == len(tokens) or tokens[i + 1] not in _BACK_COMPOUND)
         and (
             (i > 0 and tokens[i - 1] in _OWNED_BACK)
@@ -452,6 +467,13 @@ def _back_named(tokens: Sequence[str]) -> bool:
 
 # Exercise names and sayings with an animal in them ("cat cow", "bird dog", "a YouTube
 # rabbit hole", "dog tired") name no animal.
+# Knees as part of a back stretch or of lifting: "knees to chest", "bend your knees", "a
+# pillow between my knees", "can't reach past my knees". Not another part asked about.
+_KNEES_IN_EXERCISE: Final = re.compile(
+    r"\bknees? to (?:my |your |the )?chest\b|\bbend(?:ing|s)? (?:my |your |the |at the )?knees\b"
+    r"|\b(?:pillow|cushion) (?:between|under) (?:my |your |the )?knees\b"
+    r"|\breach (?:past |to |below |beyond )?(?:my |your |their |the )?knees\b"
+)
 _EXERCISE_NAMES: Final = re.compile(
     r"\b(?:cat (?:and )?(?:cow|camel)|bird dogs?|downward dog|rabbit holes?|dog tired"
     r"|cat naps?|sick as a dog|like a (?:dog|horse))\b"
@@ -1461,7 +1483,10 @@ class Matcher:
         if not therapy and not known.isdisjoint(_REPORTS) and not known.isdisjoint(_READING):
             return next(t for t in tokens if t in _REPORTS)
         joint = None if known.isdisjoint(_PART_PHRASE_CUES) else _OTHER_PART_PHRASES.search(joined)
-        part = joint.group(0) if joint else next((t for t in tokens if t in OTHER_PARTS), None)
+        parts = [t for t in tokens if t in OTHER_PARTS]
+        if parts and {"knee", "knees"}.issuperset(parts) and _KNEES_IN_EXERCISE.search(joined):
+            parts = []  # only knees, and only as part of a back stretch or of lifting
+        part = joint.group(0) if joint else next(iter(parts), None)
         # "tore my groin": the groin is the part asked about, no back word; nor when the back
         # is said to be fine ("neck is stiff, back is totally fine").
         if part is not None and (
@@ -1506,6 +1531,7 @@ class Matcher:
         if (
             not exercise
             and not known.isdisjoint(_ANIMALS)
+            and known.isdisjoint(_RELATIVES)
             and (
                 known.isdisjoint(_PHYSIO)
                 or (known.isdisjoint(_FIRST_PERSON) and not _animal_as_object(tokens))

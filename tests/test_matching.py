@@ -638,6 +638,14 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         # A pet's own physio, a physio student's revision, grief.
         ("our spaniel had a disc op, how often should I do her rehab exercises", False),
         ("my dachshund has a slipped disc, can he have physio", False),
+        # Knees in a back stretch or in lifting are no other part; a knee's own pain is.
+        ("how long should I hold the knee to chest stretch for my lower back", True),
+        ("should I bend my knees when I pick up the laundry basket", True),
+        ("my knee hurts when I bend it on the stairs, can physio help", False),
+        # Next to a pet: the writer's back ("my back's gone") or a relative's is no pet's.
+        ("my back's gone after carrying the dog up the stairs, how should I lift her", True),
+        ("my dad walks the dog every day but his sciatica is worse, would physio help him?", True),
+        ("my dog's back legs are weak, does he need physio", False),
         # "neck's" is "necks" once the apostrophe goes.
         ("neck's killing me after painting the ceiling, any stretches", False),
         ("neck's fine but my lower back aches after painting the ceiling, stretches?", True),
