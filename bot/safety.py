@@ -557,6 +557,14 @@ _ANSWER_NO: Final = re.compile(
     r"\s*(?:[,.!;:)\-–—]|$)",
     re.IGNORECASE,
 )
+# A screening list answered item by item: "fever - no, night pain: none" is "fever? no; night
+# pain? none", each item its own clause, so the existing answered-no reading takes only it.
+_LISTED_NO: Final = re.compile(
+    r"(^|[,;.!?\n:]\s*)([^,;.!?\n:=\-–—]{1,30}?)\s*[:=\-–—]\s*(no|nope|none|nil)\b"
+    r"(?=\s*(?:[,.;!?/|)]|$))",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LISTED_NO_CUE: Final = re.compile(r"[:=\-–—]\s*(?:no|nope|none|nil)\b", re.IGNORECASE)
 # Sentence ends and "but" bound a clause: "had a fever in March, all better now, but ..." puts
 # the fever in the past; "... but now I have a fever again" starts a new clause.
 _CLAUSE_END: Final = re.compile(r"[.!?;\n]+(?!\d)|\bbut\b", re.IGNORECASE)
@@ -581,7 +589,8 @@ _WEIGHT: Final = re.compile(
     r"(?<![\d.,])(\d{1,3}(?:[.,]\d)?)\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds|st|stone)\b", re.I
 )
 _WEIGHT_BEFORE: Final = re.compile(
-    r"\b(?:weighed|weighing|was|were|used to (?:be|weigh)|went from|dropped from|down from)\b",
+    r"\b(?:weighed|weighing|was|were|used to (?:be|weigh)|went from|dropped from|down from"
+    r"|normally|usually)\b",
     re.I,
 )
 _WEIGHT_NOW: Final = re.compile(r"\b(?:now|today|currently|down to|only)\b", re.I)
@@ -1158,6 +1167,8 @@ class RedFlagDetector:
             text = _CANT_GET_IT_UP.sub(" cant get an erection ", text)
         if _READING_CUE.search(text) is not None:
             text = read_weights(text)
+        if _LISTED_NO_CUE.search(text) is not None:
+            text = _LISTED_NO.sub(r"\1; \2? \3", text)
         if _SMALL_HOURS_CUE.search(text) is not None:
             text = _SMALL_HOURS.sub(" small hours ", text)
         if _STAR_SIGN_CUE.search(text) is not None:

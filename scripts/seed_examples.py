@@ -55,6 +55,7 @@ TEACHES_ONLY: dict[str, frozenset[str]] = {
             "dev_redflags16.yaml",
             "dev_redflags17.yaml",
             "dev_redflags19.yaml",
+            "dev_redflags20.yaml",
         ),
         frozenset({"urgent"}),
     ),

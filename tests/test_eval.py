@@ -157,6 +157,13 @@ FLOORS = {
     "dev_redflags18.yaml": {"top1": 0.64, "rejection": 0.8, "recall": 1.0, "false_urgent": 0.09},
     "dev_redflags19.yaml": {"top1": 0.75, "rejection": 0.75, "recall": 0.98, "false_urgent": 0.06},
     "dev21.yaml": {"top1": 0.91, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.015},
+    # Written blind mid-round; first run recall 92.5%, false urgent 7.2%. Teaches its urgent ones.
+    "dev_redflags20.yaml": {
+        "top1": 0.68,
+        "rejection": 0.85,
+        "recall": 0.975,
+        "false_urgent": 0.02,
+    },
 }
 
 

@@ -1138,6 +1138,22 @@ def test_seventh_round_families(text: str, category: str | None) -> None:
         ("is keto good for losing weight", None),
         ("achilles tendonitis, what helps", None),
         ("my knee feels weak since my ACL reconstruction, can physio help?", None),
+        # Second pass (dev_redflags20): a dry pad, "not working downstairs", a quad that
+        # won't fire, flu-ish, a wheelchair fall, a car into the back of theirs, clothes
+        # taken in, a usual weight, all night every night.
+        ("dad wears pads and his pad has been dry all day, and his back is bad", "cauda-equina"),
+        ("since my back went things are not working downstairs, if you get me", "cauda-equina"),
+        ("my left quad wont fire on the stairs since I hurt my back", "leg-weakness"),
+        ("feeling fluish and my lower back is killing me", "fever"),
+        ("my brother fell out of his wheelchair and his back hurts", "major-trauma"),
+        ("a van drove into the back of us yesterday and my back is sore", "major-trauma"),
+        ("my suit had to be taken in and I'm eating normally, back aches too", "weight-loss"),
+        ("normally I'm 90kg, now I'm 81 and my back aches", "weight-loss"),
+        ("my back hurts all night every night", "night-pain"),
+        # A screening list answered item by item: each "no" takes only its own item.
+        ("fever - no, weight loss - no, night pain: none. stretches for a stiff back?", None),
+        ("bladder - leaking since yesterday, fever - no", "cauda-equina"),
+        ("danced all night at a wedding and my back is stiff today", None),
         ("my legs feel weak and keep giving way since my back went", "leg-weakness"),
     ],
 )
