@@ -55,6 +55,9 @@ FLOORS = {
     # its end the same as midway); heldout_redflags4 recall 97.3%, false urgent 13.0% of its
     # near misses midway, 98.0 / 13.0% at the end (start: 95.9 / 13.0%).
     "heldout6.yaml": {"top1": 0.92, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.02},
+    # Written blind in the eighth round; first run top-1 88.6%, rejection 91.2%, recall
+    # 95.8% (one of 24 missed), false urgent 2.4%.
+    "heldout7.yaml": {"top1": 0.87, "rejection": 0.88, "recall": 0.95, "false_urgent": 0.03},
     "heldout_redflags4.yaml": {
         "top1": 0.8,
         "rejection": 0.6,
