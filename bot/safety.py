@@ -379,6 +379,14 @@ _CHECKED_FOR: Final = (
 _CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
 _SCARE: Final = stem("scare")
 _INJURY: Final = "major-trauma"
+_CANCER: Final = "cancer"
+# Whose back: the writer's ("my back", "my own lower back") or another's ("her back").
+_BACK_OR_SPINE: Final = frozenset(words("back spine backs"))
+_BACK_BETWEEN: Final = frozenset(words("own lower upper bad sore stiff poor"))
+_THIRD_PERSON: Final = frozenset(words("his her their"))
+_HE_SHE: Final = frozenset(words("he she hes shes his her"))
+_WRITER: Final = frozenset(words("i me myself we us"))
+_RELATIVES_CANCER_REACH: Final = 10
 _POSSESSIVE: Final = frozenset(words("her his their"))
 _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us our"))
 # The writer talking about themselves again after someone else's symptom: not "we" or "our"
@@ -1241,6 +1249,15 @@ class RedFlagDetector:
                         raw[p] in _NEGATIONS and raw[p] not in veto.tokens
                         for p in range(where[lo], where[hi] + 1)
                     )
+                    # The writer inside one about another person makes it theirs too: "my
+                    # mum and I both had breast cancer" is no "mum had cancer".
+                    and not (
+                        not _OTHERS.isdisjoint(veto.tokens)
+                        and any(
+                            raw[p] in _WRITER and raw[p] not in veto.tokens
+                            for p in range(where[lo], where[hi] + 1)
+                        )
+                    )
                 ]
             near = vetoes[category]
             for lo, hi, starts in matched:
@@ -1261,6 +1278,12 @@ class RedFlagDetector:
                     raw[where[lo] : where[hi] + 1]
                 )
                 if not mine and self._someone_else(raw, where[lo], last_self):
+                    continue
+                # A relative's cancer told beside the writer's own back, and no one else's
+                # back: "my mum has breast cancer and lifting her is hurting my own back".
+                if self.category_ids[category] == _CANCER and self._relatives_cancer_own_back(
+                    raw, where[lo]
+                ):
                     continue
                 if self._talked_about(raw, where[lo], where[hi], sentence):
                     continue
@@ -1526,6 +1549,27 @@ class RedFlagDetector:
         if person in _GENERIC and self._cue(raw, 0, self.self_cues):
             return False
         return not self._asked_for(raw, start, person)
+
+    @staticmethod
+    def _relatives_cancer_own_back(raw: Sequence[str], start: int) -> bool:
+        """Whether the cancer at ``start`` is a relative's (one named shortly before it, or
+        "his", "her" right before it) while the only back the message names is the writer's
+        own ("my back", "my own lower back"), never the relative's ("her back", "mums back")."""
+        before = raw[max(0, start - _RELATIVES_CANCER_REACH) : start]
+        others = [i for i, t in enumerate(before) if t in _OTHERS or t in _HE_SHE]
+        # The writer speaking of themselves after the relative makes it theirs: "plus the
+        # kids, I know ... my myeloma is stable".
+        if not others or not _FIRST_PERSON.isdisjoint(before[others[-1] + 1 :]):
+            return False
+        owners = []
+        for p, token in enumerate(raw):
+            if token not in _BACK_OR_SPINE:
+                continue
+            q = p - 1
+            while q > 0 and p - q <= 2 and raw[q] in _BACK_BETWEEN:
+                q -= 1  # "my own lower back": the owner stands before the describing words
+            owners.append(raw[q] if q >= 0 else "")
+        return "my" in owners and _THIRD_PERSON.isdisjoint(owners) and _OTHERS.isdisjoint(owners)
 
     def _asked_for(self, raw: Sequence[str], start: int, person: str) -> bool:
         """Whether, after ``start``, the writer asks on behalf of ``person`` (a carer cue that

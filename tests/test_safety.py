@@ -1154,6 +1154,23 @@ def test_seventh_round_families(text: str, category: str | None) -> None:
         ("fever - no, weight loss - no, night pain: none. stretches for a stiff back?", None),
         ("bladder - leaking since yesterday, fever - no", "cauda-equina"),
         ("danced all night at a wedding and my back is stiff today", None),
+        # A relative's cancer beside the writer's own back is not the writer's red flag; the
+        # relative's back, or the writer's own cancer, still is.
+        (
+            "my nan has breast cancer and I'm getting her up every morning, my own back is sore",
+            None,
+        ),
+        (
+            "clearing out my late grandad's flat (he died of cancer in June), how do I lift the"
+            " heavy stuff without doing my back in?",
+            None,
+        ),
+        ("my mum and I both had breast cancer and now my back hurts", "cancer"),
+        (
+            "my dad has bone cancer and his back is really bad now, would physio help him?",
+            "cancer",
+        ),
+        ("the kids are a handful and my myeloma is stable but my back has been hurting", "cancer"),
         ("my legs feel weak and keep giving way since my back went", "leg-weakness"),
     ],
 )
