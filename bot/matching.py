@@ -145,6 +145,7 @@ DRUG_NAMES: Final = frozenset(
     voltaren panadol solpadeine opioid opioids opiate opiates nsaid nsaids painkiller
     painkillers relaxant relaxants antidepressant antidepressants steroid steroids
     inflammatories antiinflammatory antiinflammatories
+    glucosamine chondroitin turmeric curcumin cbd magnesium
     """
     )
 )

@@ -646,6 +646,9 @@ def test_the_fast_scoring_equals_the_plain_one_on_any_words(data: st.DataObject)
         ("my back's gone after carrying the dog up the stairs, how should I lift her", True),
         ("my dad walks the dog every day but his sciatica is worse, would physio help him?", True),
         ("my dog's back legs are weak, does he need physio", False),
+        # Supplements are remedies the bot does not advise on, like drugs.
+        ("do glucosamine tablets help a stiff lower back?", False),
+        ("is turmeric any good for back pain", False),
         # "neck's" is "necks" once the apostrophe goes.
         ("neck's killing me after painting the ceiling, any stretches", False),
         ("neck's fine but my lower back aches after painting the ceiling, stretches?", True),
