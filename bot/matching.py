@@ -421,7 +421,7 @@ def _own_body(tokens: Sequence[str]) -> bool:
     return (
         any(
             t == "my"
-            and tokens[i + 1 : i + 2] != []
+            and i + 1 < len(tokens)
             and tokens[i + 1] not in _ANIMALS
             and any(w in _MY_BODY for w in tokens[i + 1 : i + 3])
             for i, t in enumerate(tokens)
@@ -466,8 +466,6 @@ def _back_named(tokens: Sequence[str]) -> bool:
     )
 
 
-# Exercise names and sayings with an animal in them ("cat cow", "bird dog", "a YouTube
-# rabbit hole", "dog tired") name no animal.
 # Knees as part of a back stretch or of lifting: "knees to chest", "bend your knees", "a
 # pillow between my knees", "can't reach past my knees". Not another part asked about.
 _KNEES_IN_EXERCISE: Final = re.compile(
@@ -475,6 +473,8 @@ _KNEES_IN_EXERCISE: Final = re.compile(
     r"|\b(?:pillow|cushion) (?:between|under) (?:my |your |the )?knees\b"
     r"|\breach (?:past |to |below |beyond )?(?:my |your |their |the )?knees\b"
 )
+# Exercise names and sayings with an animal in them ("cat cow", "bird dog", "a YouTube
+# rabbit hole", "dog tired") name no animal.
 _EXERCISE_NAMES: Final = re.compile(
     r"\b(?:cat (?:and )?(?:cow|camel)|bird dogs?|downward dog|rabbit holes?|dog tired"
     r"|cat naps?|sick as a dog|like a (?:dog|horse))\b"
