@@ -1552,9 +1552,10 @@ class RedFlagDetector:
 
     @staticmethod
     def _relatives_cancer_own_back(raw: Sequence[str], start: int) -> bool:
-        """Whether the cancer at ``start`` is a relative's (one named shortly before it, or
-        "his", "her" right before it) while the only back the message names is the writer's
-        own ("my back", "my own lower back"), never the relative's ("her back", "mums back")."""
+        """Whether the cancer at ``start`` is a relative's (a relative, or "he", "she", "his",
+        "her", among the ten words before it, the writer not speaking of themselves after that)
+        while the only back the message names is the writer's own ("my back", "my own lower
+        back"), never the relative's ("her back", "mums back")."""
         before = raw[max(0, start - _RELATIVES_CANCER_REACH) : start]
         others = [i for i, t in enumerate(before) if t in _OTHERS or t in _HE_SHE]
         # The writer speaking of themselves after the relative makes it theirs: "plus the
