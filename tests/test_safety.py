@@ -1154,6 +1154,13 @@ def test_seventh_round_families(text: str, category: str | None) -> None:
         ("fever - no, weight loss - no, night pain: none. stretches for a stiff back?", None),
         ("bladder - leaking since yesterday, fever - no", "cauda-equina"),
         ("danced all night at a wedding and my back is stiff today", None),
+        # "school" alone is no distant past: the school run is today.
+        (
+            "doing the school run when a van drove into the back of us, my back's sore",
+            "major-trauma",
+        ),
+        ("fell off the climbing frame when I was at school, would physio help my back now?", None),
+        ("the carers found her lying on the floor, she's 88 and her back hurts", "major-trauma"),
         # A relative's cancer beside the writer's own back is not the writer's red flag; the
         # relative's back, or the writer's own cancer, still is.
         (
