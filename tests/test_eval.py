@@ -90,7 +90,10 @@ FLOORS = {
     # dev_redflags' ceiling was 0.04 until the fourth round: an all-clear no longer reaches
     # into another sentence (recall first: "I fell off a ladder. My old injury had fully
     # healed" must stay urgent), which costs its "motorbike crash. Fully healed" near miss.
-    "dev_redflags.yaml": {"top1": 0.8, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.05},
+    # 0.06 since the eighth round: "at school" no longer shrinks to "school" as a distant
+    # past (it set aside a car crash on the school run), and a child's temperature "off
+    # school (just a cold)" is no longer set aside by it.
+    "dev_redflags.yaml": {"top1": 0.8, "rejection": 0.75, "recall": 1.0, "false_urgent": 0.06},
     "dev_redflags2.yaml": {"top1": 0.67, "rejection": 1.0, "recall": 1.0, "false_urgent": 0.08},
     "dev_redflags3.yaml": {"top1": 0.93, "rejection": 0.95, "recall": 1.0, "false_urgent": 0.04},
     "dev_redflags4.yaml": {"top1": 0.83, "rejection": 0.45, "recall": 1.0, "false_urgent": 0.05},
