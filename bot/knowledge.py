@@ -981,7 +981,8 @@ def build_matching(
 def _lint_red_flag_words(
     red_flags: RedFlagsFile, synonyms: SynonymsFile, detector: RedFlagDetector, doc: YamlDocument
 ) -> list[Problem]:
-    """A phrase of several words that shrinks to one common word matches far too much; an
+    """A phrase of several words that shrinks to one common word matches far too much, and a
+    time word that shrinks to one word puts symptoms in the past wherever it stands; an
     all-clear that synonyms.yaml turns into one of its terms cancels next to ordinary words;
     a phrase or all-clear listed twice in a category is clutter."""
     common = {stem(w) for w in STOP_WORDS} | NEGATION_STEMS
@@ -1026,6 +1027,28 @@ def _lint_red_flag_words(
                     f"warning: `{text}` is already listed at line {doc.line_of(first)} of this"
                     f" category's {path[2]}",
                     "delete one of the two",
+                )
+            )
+    # A time word of several words read as one ("at school" as `school`): the one word puts
+    # a symptom in the past wherever it stands ("doing the school run when a van hit us").
+    times = [
+        (("time", kind, j), text)
+        for kind in ("past", "distant", "over")
+        for j, text in enumerate(getattr(red_flags.time, kind))
+    ]
+    for path, text in times:
+        tokens = detector.words_of(text)
+        if len(text.split()) > 1 and len(tokens) == 1:
+            warnings.append(
+                Problem(
+                    doc.file,
+                    doc.line_of(path),
+                    dotted_path(path),
+                    f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
+                    " common to count), so that one word puts a symptom in the past wherever it"
+                    " stands",
+                    "make it say the time in more words, e.g. `when i was at school` instead of"
+                    " `at school`",
                 )
             )
     terms = {detector.words_of(synonym.term): synonym.term for synonym in synonyms.synonyms}

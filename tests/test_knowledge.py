@@ -316,6 +316,17 @@ def test_lint_warns_about_a_red_flag_phrase_that_shrinks_to_one_common_word(
     assert not any("is read as just" in w for w in unlinted)  # a lint: only for admins
 
 
+def test_lint_warns_about_a_time_word_read_as_one_word(kb_copy: Path) -> None:
+    # "at" is filler, so "at school" was read as `school`: "doing the school run when a van
+    # went into the back of us" was set aside as a fall long ago.
+    marker = "as a teenager, when i was at school,"
+    new = "as a teenager, at school, when i was at school,"
+    says = "`at school` is read as just `school`"
+    warning = _red_flags_warning(kb_copy, marker, new, "at school, when", says)
+    assert "time.distant[" in warning
+    assert "when i was at school" in warning
+
+
 def test_lint_warns_about_an_all_clear_that_synonyms_rewrite(kb_copy: Path) -> None:
     marker = "      - use hot or cold\n"
     new = "      - heat or ice\n" + marker
