@@ -56,6 +56,7 @@ TEACHES_ONLY: dict[str, frozenset[str]] = {
             "dev_redflags17.yaml",
             "dev_redflags19.yaml",
             "dev_redflags20.yaml",
+            "dev_redflags21.yaml",
         ),
         frozenset({"urgent"}),
     ),

@@ -170,6 +170,9 @@ FLOORS = {
         "recall": 0.975,
         "false_urgent": 0.02,
     },
+    # Written blind late in the round (mixed-language and transliterated); first run recall
+    # 86.5%, false urgent 17.1%. Teaches its urgent ones.
+    "dev_redflags21.yaml": {"top1": 0.63, "rejection": 0.7, "recall": 0.99, "false_urgent": 0.09},
 }
 
 

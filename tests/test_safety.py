@@ -1154,6 +1154,13 @@ def test_seventh_round_families(text: str, category: str | None) -> None:
         ("fever - no, weight loss - no, night pain: none. stretches for a stiff back?", None),
         ("bladder - leaking since yesterday, fever - no", "cauda-equina"),
         ("danced all night at a wedding and my back is stiff today", None),
+        # dev_redflags21: English mixed with another language, or written in Latin letters.
+        ("abeg I no fit hold toilet since yesterday and my back dey pain me", "cauda-equina"),
+        ("kamar mein dard hai aur left leg mein jaan hi nahi hai", "leg-weakness"),
+        ("jatuh motor pagi tadi, sakit belakang teruk", "major-trauma"),
+        ("wazni nezel 5 kilo w dahri bywga3ni", "weight-loss"),
+        ("kamar mein dard hai par bukhar nahi hai, office chair se hai", None),
+        ("el doctor 2al mesh cancer, just a strain, physio?", None),
         # "school" alone is no distant past: the school run is today.
         (
             "doing the school run when a van drove into the back of us, my back's sore",
