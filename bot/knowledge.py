@@ -996,20 +996,36 @@ def _lint_red_flag_words(
                     (("categories", i, "concepts", j, "all_of", k, m), option)
                     for m, option in enumerate(group)
                 ]
+    # A time word of several words read as one ("at school" as `school`) puts a symptom in
+    # the past wherever that word stands ("doing the school run when a van hit us").
+    times = [
+        (("time", kind, j), text)
+        for kind in ("past", "distant", "over")
+        for j, text in enumerate(getattr(red_flags.time, kind))
+    ]
     warnings: list[Problem] = []
-    for path, text in places:
+    for path, text in [*places, *times]:
         tokens = detector.words_of(text)
-        if len(text.split()) > 1 and len(tokens) == 1 and tokens[0] in common:
-            warnings.append(
-                Problem(
-                    doc.file,
-                    doc.line_of(path),
-                    dotted_path(path),
-                    f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
-                    " common to count), so it matches almost any message",
-                    "name what matters in other words, e.g. `not my own` instead of `not mine`",
-                )
+        if len(text.split()) < 2 or len(tokens) != 1:
+            continue
+        if path[0] == "time":
+            effect = "that one word puts a symptom in the past wherever it stands"
+            fix = "make it say the time in more words, e.g. `when i was at school` for `at school`"
+        elif tokens[0] in common:
+            effect = "it matches almost any message"
+            fix = "name what matters in other words, e.g. `not my own` instead of `not mine`"
+        else:
+            continue
+        warnings.append(
+            Problem(
+                doc.file,
+                doc.line_of(path),
+                dotted_path(path),
+                f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
+                f" common to count), so {effect}",
+                fix,
             )
+        )
     # The same words, not the same stems: "wet myself" and "wetting myself" can read apart
     # (the check's context rules look at words as written).
     first_seen: dict[tuple[int, str, str], PathKey] = {}
@@ -1027,28 +1043,6 @@ def _lint_red_flag_words(
                     f"warning: `{text}` is already listed at line {doc.line_of(first)} of this"
                     f" category's {path[2]}",
                     "delete one of the two",
-                )
-            )
-    # A time word of several words read as one ("at school" as `school`): the one word puts
-    # a symptom in the past wherever it stands ("doing the school run when a van hit us").
-    times = [
-        (("time", kind, j), text)
-        for kind in ("past", "distant", "over")
-        for j, text in enumerate(getattr(red_flags.time, kind))
-    ]
-    for path, text in times:
-        tokens = detector.words_of(text)
-        if len(text.split()) > 1 and len(tokens) == 1:
-            warnings.append(
-                Problem(
-                    doc.file,
-                    doc.line_of(path),
-                    dotted_path(path),
-                    f"warning: `{text}` is read as just `{tokens[0]}` (its other words are too"
-                    " common to count), so that one word puts a symptom in the past wherever it"
-                    " stands",
-                    "make it say the time in more words, e.g. `when i was at school` instead of"
-                    " `at school`",
                 )
             )
     terms = {detector.words_of(synonym.term): synonym.term for synonym in synonyms.synonyms}
