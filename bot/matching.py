@@ -1297,7 +1297,6 @@ class Matcher:
         )
         fuzzy.sort(key=_CHOICE_INDEX)
         left_out = skip if skip >= 0 else None
-        ordered = list(weights.items())
         # The message's words and their weights in message order: a sum over some of them is
         # `sum(compress(values, map(chosen.__contains__, words)))`, every step in C, in the
         # order (and so to the bit) of the plain loop it replaced, several times faster on
@@ -1329,7 +1328,7 @@ class Matcher:
                     counts = topic_counts[topic]
                     cover = sum(compress(values, map(counts.__contains__, words)))
                 else:
-                    cover = self._topic_cover(topic, ordered, left_out)
+                    cover = self._topic_cover(topic, words, values, left_out)
                 covers[topic] = cover
             scale = scales[qi]
             question_cover = inter / scale if scale else 0.0
@@ -1348,15 +1347,18 @@ class Matcher:
         }
 
     def _topic_cover(
-        self, topic: int, ordered: list[tuple[str, float]], left_out: int | None
+        self, topic: int, words: list[str], values: list[float], left_out: int | None
     ) -> float:
-        """Weight of the query words any question of the topic uses (but the left-out one)."""
+        """Weight of the query words (``words``, with their weights ``values``, in message
+        order) that any question of the topic uses, but the left-out one."""
         counts = self.topic_counts[topic]
         if left_out is None or self.question_topics[left_out] != topic:
             # Every word of `counts` is used by at least one question of the topic.
-            return sum([w for t, w in ordered if t in counts])
+            return sum(compress(values, map(counts.__contains__, words)))
         own = self.question_tokens[left_out]
-        return sum([w for t, w in ordered if counts.get(t, 0) - (t in own) > 0])
+        return sum(
+            [w for t, w in zip(words, values, strict=True) if counts.get(t, 0) - (t in own) > 0]
+        )
 
     def rank(self, text: str, skip: int = -1) -> tuple[list[Match], bool]:
         """Topics best first, and whether the best one shares a specific content word.
@@ -1585,7 +1587,8 @@ class Matcher:
         # with the class of messages the bot should not answer beside the topics, is all but
         # sure the message is about a topic (never without such messages to weigh against).
         sure = not confident and s.sure_none_share > 0 and bool(self.none_counts)
-        if best >= s.answer_score and best - second >= s.margin and specific and confident:
+        qualifies = best >= s.answer_score and best - second >= s.margin and specific
+        if qualifies and confident:
             # Only now: most messages are never answered, and the others pay for it once.
             candidates = [m.topic_id for m in matches]
             elsewhere = self.none_share(text, candidates) if s.max_none_share < 1.0 else 0.0
@@ -1598,7 +1601,7 @@ class Matcher:
             suggestions = tuple(m for m in top if m.score >= s.suggest_score - s.margin)[:3]
             why = f"reads like a message about something else ({elsewhere:.0%})"
             return Decision("suggest", suggestions, why)
-        if best >= s.answer_score and best - second >= s.margin and specific and sure:
+        if qualifies and sure:
             elsewhere = self.none_share(text, [m.topic_id for m in matches])
             if elsewhere < s.sure_none_share:
                 return Decision(

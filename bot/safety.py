@@ -383,7 +383,6 @@ _CANCER: Final = "cancer"
 # Whose back: the writer's ("my back", "my own lower back") or another's ("her back").
 _BACK_OR_SPINE: Final = frozenset(words("back spine backs"))
 _BACK_BETWEEN: Final = frozenset(words("own lower upper bad sore stiff poor"))
-_THIRD_PERSON: Final = frozenset(words("his her their"))
 _HE_SHE: Final = frozenset(words("he she hes shes his her"))
 _WRITER: Final = frozenset(words("i me myself we us"))
 _RELATIVES_CANCER_REACH: Final = 10
@@ -1570,7 +1569,7 @@ class RedFlagDetector:
             while q > 0 and p - q <= 2 and raw[q] in _BACK_BETWEEN:
                 q -= 1  # "my own lower back": the owner stands before the describing words
             owners.append(raw[q] if q >= 0 else "")
-        return "my" in owners and _THIRD_PERSON.isdisjoint(owners) and _OTHERS.isdisjoint(owners)
+        return "my" in owners and _POSSESSIVE.isdisjoint(owners) and _OTHERS.isdisjoint(owners)
 
     def _asked_for(self, raw: Sequence[str], start: int, person: str) -> bool:
         """Whether, after ``start``, the writer asks on behalf of ``person`` (a carer cue that
