@@ -58,6 +58,9 @@ FLOORS = {
     # Written blind in the eighth round; first run top-1 88.6%, rejection 91.2%, recall
     # 95.8% (one of 24 missed), false urgent 2.4%.
     "heldout7.yaml": {"top1": 0.87, "rejection": 0.88, "recall": 0.95, "false_urgent": 0.03},
+    # Written blind at the ninth round's start; first run on that round's first code (5e9e16e):
+    # top-1 86.0%, rejection 90.3%, recall 100% (24), false urgent 2.2%.
+    "heldout8.yaml": {"top1": 0.85, "rejection": 0.87, "recall": 1.0, "false_urgent": 0.03},
     "heldout_redflags4.yaml": {
         "top1": 0.8,
         "rejection": 0.6,
