@@ -1241,9 +1241,13 @@ class Matcher:
     def _weight(self, token: str) -> float:
         return self.idf.get(token, self.unknown_idf)
 
-    def _score_tokens(self, tokens: Sequence[str], skip: int = -1) -> dict[int, _Scored]:
-        """Score of each candidate topic for one run of content stems."""
+    def _score_tokens(
+        self, tokens: Sequence[str], skip: int = -1, candidates: int | None = None
+    ) -> dict[int, _Scored]:
+        """Score of each candidate topic for one run of content stems, from its best
+        ``candidates`` questions (the setting's ``candidates`` unless given)."""
         s = self.settings
+        limit = s.candidates if candidates is None else candidates
         if not tokens:
             return {}
         query = frozenset(tokens)
@@ -1268,7 +1272,7 @@ class Matcher:
                 break
             gathering.append(token)
         if len(gathering) == 1:
-            best = list(postings[known[0]][: s.candidates])
+            best = list(postings[known[0]][:limit])
         else:
             overlap: dict[int, float] = {}
             add_to = overlap.get
@@ -1281,7 +1285,7 @@ class Matcher:
                     overlap[qi] = add_to(qi, 0.0) + w
             # The best by overlap, ties in gathering order: what heapq.nlargest gives (it is
             # documented as this very expression), but a C sort is several times faster.
-            best = sorted(overlap, key=overlap.__getitem__, reverse=True)[: s.candidates]
+            best = sorted(overlap, key=overlap.__getitem__, reverse=True)[:limit]
         if skip >= 0 and skip in best:
             best.remove(skip)  # left out after the cut: it still took a candidate's place
         if not best:
@@ -1388,13 +1392,15 @@ class Matcher:
         combined: dict[int, _Scored] = {}
         segments = self._segments(whole_stems, parts)  # the whole message's content first
         penalty = 0.0  # the whole message; its sentences after it score lower
+        cut = self.settings.candidates
         for tokens in segments:
-            for topic, (score, specific) in self._score_tokens(tokens, skip).items():
+            for topic, (score, specific) in self._score_tokens(tokens, skip, cut).items():
                 value = score - penalty
                 previous = combined.get(topic)
                 if previous is None or value > previous[0]:
                     combined[topic] = (value, specific or (previous is not None and previous[1]))
             penalty = self.settings.segment_penalty
+            cut = self.settings.segment_candidates
         weight = self.settings.topic_model_weight
         word_scores = {topic: score for topic, (score, _) in combined.items()}
         if combined and weight > 0:

@@ -501,7 +501,7 @@ def test_the_english_word_lists_leave_other_languages_alone() -> None:
 
 
 def _one_by_one(
-    matcher: Matcher, tokens: list[str], skip: int = -1
+    matcher: Matcher, tokens: list[str], skip: int = -1, candidates: int | None = None
 ) -> dict[int, tuple[float, bool]]:
     """`Matcher._score_tokens` written plainly: each candidate scored on its own, one
     rapidfuzz call each, in the order of the candidates (what the fast path must equal)."""
@@ -516,7 +516,7 @@ def _one_by_one(
             break
         for qi in postings:
             overlap[qi] = overlap.get(qi, 0.0) + weights[token]
-    best = heapq.nlargest(s.candidates, overlap.items(), key=lambda kv: kv[1])
+    best = heapq.nlargest(candidates or s.candidates, overlap.items(), key=lambda kv: kv[1])
     query_text = " ".join(sorted(query))
     den = s.query_weight + s.question_weight + s.fuzzy_weight
     result: dict[int, tuple[float, bool]] = {}
@@ -576,6 +576,40 @@ def test_the_fast_scoring_leaves_a_question_out_like_the_plain_one() -> None:
     for qi in range(0, len(matcher.question_texts), 37):
         tokens = matcher.question_texts[qi].split()
         assert matcher._score_tokens(tokens, skip=qi) == _one_by_one(matcher, tokens, skip=qi)
+
+
+def test_the_fast_scoring_takes_the_number_of_candidates_it_is_given() -> None:
+    matcher = shipped().matcher
+    tokens = matcher.segments("numbness in my left foot when I sit for long, what exercises")[0]
+    few = matcher._score_tokens(tokens, candidates=3)
+    assert few == _one_by_one(matcher, tokens, candidates=3)
+    assert len(few) < len(matcher._score_tokens(tokens))
+
+
+def test_a_longer_messages_sentences_are_scored_from_fewer_candidates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The whole message from `candidates` questions, each sentence from `segment_candidates`:
+    # a sentence scores `segment_penalty` below the whole, so only its best-overlapping
+    # questions can ever lift a topic.
+    matcher = copy.copy(shipped().matcher)
+    matcher.settings = matcher.settings.model_copy(
+        update={"candidates": 40, "segment_candidates": 7}
+    )
+    asked: list[int | None] = []
+    score_tokens = matcher._score_tokens
+
+    def spy(
+        tokens: list[str], skip: int = -1, candidates: int | None = None
+    ) -> dict[int, tuple[float, bool]]:
+        asked.append(candidates)
+        return score_tokens(tokens, skip, candidates)
+
+    monkeypatch.setattr(matcher, "_score_tokens", spy)
+    matcher.rank("hi there. my back has been stiff for weeks. would stretching help with it?")
+    assert asked[0] == 40
+    assert len(asked) >= 3
+    assert set(asked[1:]) == {7}
 
 
 @settings(max_examples=150, deadline=None)
