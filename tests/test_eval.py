@@ -178,6 +178,8 @@ FLOORS = {
     "dev_redflags21.yaml": {"top1": 0.63, "rejection": 0.7, "recall": 0.99, "false_urgent": 0.09},
     # Ninth round, written blind at its start. First runs: dev22 top-1 84.6%, rejection
     # 90.0%, recall 100%, false urgent 1.3%; dev_redflags22 recall 98.6%, false urgent 20.6%.
+    # dev22 teaches its urgent and out-of-scope messages (rejection 100% since: memory),
+    # dev_redflags22 its urgent ones.
     "dev22.yaml": {"top1": 0.84, "rejection": 0.875, "recall": 1.0, "false_urgent": 0.02},
     "dev_redflags22.yaml": {"top1": 0.64, "rejection": 0.25, "recall": 0.98, "false_urgent": 0.21},
 }
