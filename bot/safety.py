@@ -250,6 +250,24 @@ _EXERTION: Final = re.compile(
     r"|game|swim)\b",
     re.IGNORECASE,
 )
+# Waking up stiff ("I wake up with a stiff neck most days") is morning stiffness, not pain
+# that wakes the writer: a night-pain match made only of sleeping and waking words is set
+# aside when its sentence says so and names no pain ("I wake up stiff and the pain wakes me
+# every night" names it, and stays).
+_STIFF_WAKING: Final = re.compile(
+    r"\b(?:wake|wakes|woke|waking|get|gets|got|getting)\s+up\s+(?:with\s+(?:an?\s+)?)?"
+    r"(?:(?:really|very|so|quite|a\s+bit|bit)\s+)?(?:stiff|crick)",
+    re.IGNORECASE,
+)
+_PAIN_SAID: Final = re.compile(
+    r"\b(?:pain\w*|hurt\w*|ach\w*|agony|sore\w*|throb\w*|scream\w*|killing|murder\w*"
+    r"|excruciating|unbearable|constant\w*|small hours)\b",
+    re.IGNORECASE,
+)
+_WAKING_WORDS: Final = frozenset(
+    stem(w)
+    for w in words("sleep slept sleeping asleep bed night nights wake wakes woke woken waking up")
+)
 # "I'm a Cancer" (a noun for a person, then nothing more or "I", "so", "lol") is the star
 # sign; "I'm a cancer survivor" is not.
 _STAR_SIGN: Final = re.compile(
@@ -379,6 +397,7 @@ _CHECKED_FOR: Final = (
 _CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
 _SCARE: Final = stem("scare")
 _INJURY: Final = "major-trauma"
+_NIGHT: Final = "night-pain"
 _CANCER: Final = "cancer"
 # Whose back: the writer's ("my back", "my own lower back") or another's ("her back").
 _BACK_OR_SPINE: Final = frozenset(words("back spine backs"))
@@ -930,6 +949,16 @@ def _passing(tokens: Sequence[str], sentence: str) -> bool:
     )
 
 
+def _stiff_on_waking(matched: AbstractSet[str], sentence: str) -> bool:
+    """Whether a night-pain match of sleeping and waking words alone is the writer waking up
+    stiff, with no pain named in the sentence (see `_STIFF_WAKING`)."""
+    return (
+        matched <= _WAKING_WORDS
+        and _STIFF_WAKING.search(sentence) is not None
+        and _PAIN_SAID.search(sentence) is None
+    )
+
+
 @dataclass(frozen=True)
 class _Veto:
     tokens: tuple[str, ...]
@@ -1262,12 +1291,15 @@ class RedFlagDetector:
             for lo, hi, starts in matched:
                 # A veto reaches back across "but" ("slipped but caught the counter"), never
                 # forward: "grabbed the counter but still went down hard".
-                # Nor beyond its sentence: "I have a fever. Is a heat pack a bad idea?"
+                # Nor beyond its sentence: "I have a fever. Is a heat pack a bad idea?" A
+                # concept may span two sentences; a veto in either counts ("... before skiing?
+                # I fell loads last season").
                 symptom = clause[where[lo]]
+                told_in = (sentence[where[lo]], sentence[where[hi]])
                 if any(
                     not (hi < vlo or lo > vhi)
                     and after_but.isdisjoint(range(own + 1, symptom + 1))
-                    and told == sentence[where[lo]]
+                    and told in told_in
                     for vlo, vhi, own, told in near
                 ):
                     continue
@@ -1305,6 +1337,10 @@ class RedFlagDetector:
                     continue
                 if _passing(
                     [raw[where[p]] for p in range(lo, hi + 1)], sentence_text[sentence[where[lo]]]
+                ):
+                    continue
+                if self.category_ids[category] == _NIGHT and _stiff_on_waking(
+                    {raw[where[p]] for p in starts}, sentence_text[sentence[where[lo]]]
                 ):
                     continue
                 return Reading(RedFlagHit(self.category_ids[category], label, 100.0))
