@@ -381,7 +381,8 @@ _LISTED_SYMPTOMS: Final = frozenset(
     stem(w)
     for w in words(
         "bladder bowel bowels fever fevers temperature temp chills sweats numbness numb "
-        "tingling weakness leaks leaking problems issues night weight trouble"
+        "tingling weakness leaks leaking problems issues night weight trouble infection "
+        "infections"
     )
 )
 # A test or check for the symptom that came back clear: "checked for infection and everything
@@ -439,6 +440,27 @@ _ONTO_SOMEONE: Final = frozenset(words("me my him her us them someone top head u
 # oncologist". A patient "sees an oncologist" or has "my oncologist".
 _SPECIALISTS: Final = frozenset(words("oncologist oncologists"))
 _IS_A: Final = frozenset(words("is as im hes shes was whos thats"))
+# The same of a cancer service named with a job: "I'm an oncology physio", "she's an oncology
+# nurse". Not "I'm an oncology patient", nor "my oncology nurse" (a patient's nurse).
+_ONCOLOGY: Final = frozenset(words("oncology oncological"))
+_JOBS: Final = frozenset(
+    words(
+        "physio physios physiotherapist physiotherapists nurse nurses pharmacist radiographer "
+        "dietitian dietician therapist researcher scientist hca receptionist secretary porter "
+        "administrator doctor consultant registrar specialist worker"
+    )
+)
+# "Pissed off" and "pissing me off" are annoyance, not urine ("pissed off cos I've got a
+# tournament"); only with "off" right after (or "me off"): "pissed myself getting off the
+# bus" is the symptom.
+_PISSED: Final = frozenset(words("pissed pissing pisses"))
+_OFF_AFTER: Final = (("off",), ("me", "off"), ("him", "off"), ("her", "off"))
+# "constantly" after a verb's object or particle is how often the writer does something
+# ("picking her up constantly", "bending down constantly"), not constant pain.
+_DOING_BEFORE: Final = frozenset(words("up down him her them"))
+# A child named by their age ("my 5yo", "our 3 year old") is someone else, as "my son" is.
+_AGE_OWNERS: Final = frozenset(words("my our his her their"))
+_YEAR: Final = frozenset(words("year years yr yrs"))
 # "up with her", "up with them": up at night with someone, not "up every night with pain".
 _CARED_FOR: Final = frozenset(words("her him them"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
@@ -735,7 +757,9 @@ _READING_CUE: Final = re.compile(r"\d")
 # word of the vocabulary.
 _REWRITTEN: Final = frozenset(
     {"bits", "wee", "bowel", "bowels", "bowl", "bowls", "constant", "constantly", "stone"}
-    | {"stones", "with", "legged"}
+    | {"stones", "with", "legged", "yo", "old"}
+    | _PISSED
+    | _ONCOLOGY
     | _COLLAPSE
     | _THING_FELL
     | _SPECIALISTS
@@ -916,6 +940,17 @@ def _a_job(before: Sequence[str]) -> bool:
         return False
     who = before[0]
     return who in _IS_A or (who.endswith("s") and who[:-1] in _PEOPLE)
+
+
+def _a_childs_age(raw: Sequence[str], i: int) -> bool:
+    """Whether raw[i] ("yo", "old") ends a child's age after its owner: "my 5 yo", "our 3
+    year old" (the tokeniser splits "5yo" and "5-year-old"). Not "I'm 45 yo": the writer."""
+    before = raw[max(0, i - 3) : i]
+    if raw[i] == "old":
+        if not before or before[-1] not in _YEAR:
+            return False
+        before = raw[max(0, i - 4) : i - 1]
+    return len(before) >= 2 and before[-1].isdigit() and before[-2] in _AGE_OWNERS
 
 
 def _minding(after: Sequence[str]) -> bool:
@@ -1140,6 +1175,21 @@ class RedFlagDetector:
                 token in ("constant", "constantly") and raw[i + 1 : i + 2] and raw[i + 1] in _WORRY
             ):
                 token = "often"
+            elif token == "constantly" and i > 0 and raw[i - 1] in _DOING_BEFORE:
+                token = "often"  # "picking her up constantly": how often, not constant pain
+            elif token in _PISSED and any(
+                tuple(raw[i + 1 : i + 1 + len(after)]) == after for after in _OFF_AFTER
+            ):
+                token = "annoyed"
+            elif token in ("yo", "old") and _a_childs_age(raw, i):
+                token = "child"  # "my 5yo fell off the sofa": the child, as "my son" is
+            elif (
+                token in _ONCOLOGY
+                and raw[i + 1 : i + 2]
+                and raw[i + 1] in _JOBS
+                and _a_job(raw[max(0, i - 2) : i])
+            ):
+                token = "clinic"  # "I'm an oncology physio": a job, not anyone's cancer
             elif token in ("stone", "stones") and raw[i + 1 : i + 2] == ["throw"]:
                 token = "near"  # "a stone's throw from the station"
             elif token in _COLLAPSE and i > 0 and raw[i - 1] in _COLLAPSE_NOT_BODY:
@@ -1550,6 +1600,10 @@ class RedFlagDetector:
             for p in range(max(start, 1), last + 1)
         ):
             return True  # "had a cancer scare": a worry that turned out to be nothing
+        if raw[last + 1 : last + 2] == [_SCARE] and not {"a", "the"}.isdisjoint(
+            raw[max(0, start - 3) : last]
+        ):
+            return True  # the same in more words: "a cauda equina scare", "had a bowel cancer scare"
         if any(
             sentence[at] == own and sentence[end - 1] == own
             for at, end in _cue_places(
