@@ -375,6 +375,18 @@ _MATTERS: Final = frozenset(
         "issue issues problem problems trouble troubles stuff symptom symptoms change changes"
     )
 )
+# "Nothing's numb", "nothing feels weak": "nothing" denies the word after it (these may stand
+# between), unless the writer feels nothing: "I feel nothing, numb down there".
+_NOTHING: Final = stem("nothing")
+_NOTHING_VERBS: Final = frozenset(
+    stem(w) for w in words("is s feels feel has have gone went got getting seems")
+)
+_FEEL_BEFORE: Final = frozenset(stem(w) for w in words("feel feels felt feeling notice sense"))
+# Words between a denied symptom word and the place it names: "no numbness in the saddle
+# area", "no tingling around my back passage".
+_PLACE_LINKS: Final = frozenset(
+    words("in the my around round of on near at down by over across into")
+)
 # Symptom words a negation reaches across in a list: "no bladder or bowel problems".
 _LIST_JOINS: Final = frozenset(words("or nor and"))
 _LISTED_SYMPTOMS: Final = frozenset(
@@ -942,6 +954,25 @@ def _a_job(before: Sequence[str]) -> bool:
     return who in _IS_A or (who.endswith("s") and who[:-1] in _PEOPLE)
 
 
+def _nothing_is(raw: Sequence[str], clause: Sequence[int], at: int) -> bool:
+    """Whether "nothing" denies the symptom word at ``at`` in its clause (see `_NOTHING`), or
+    is that denial itself: "nothing" is also a numbness word ("can feel nothing down there")."""
+    if raw[at] == _NOTHING:
+        q = at + 1
+        while q < len(raw) and q - at <= 3 and raw[q] in _NOTHING_VERBS:
+            q += 1
+        return q < len(raw) and raw[q] in _DENIABLE and _nothing_is(raw, clause, q)
+    p = at - 1
+    while p >= 0 and at - p <= 3 and raw[p] in _NOTHING_VERBS:
+        p -= 1
+    return (
+        p >= 0
+        and raw[p] == _NOTHING
+        and clause[p] == clause[at]
+        and (p == 0 or raw[p - 1] not in _FEEL_BEFORE)
+    )
+
+
 def _a_childs_age(raw: Sequence[str], i: int) -> bool:
     """Whether raw[i] ("yo", "old") ends a child's age after its owner: "my 5 yo", "our 3
     year old" (the tokeniser splits "5yo" and "5-year-old"). Not "I'm 45 yo": the writer."""
@@ -1377,8 +1408,12 @@ class RedFlagDetector:
                 # Where negation is not trusted, a symptom word itself denied still is:
                 # "no numbness anywhere, legs strong" (but "no feeling", "no control" are
                 # the symptom, not its denial).
-                if not self.negatable[category] and any(
-                    self._denied_word(raw, where[p], own_words, clause, answered) for p in starts
+                if not self.negatable[category] and (
+                    any(
+                        self._denied_word(raw, where[p], own_words, clause, answered)
+                        for p in starts
+                    )
+                    or self._denied_place(raw, where[lo], own_words, clause, answered)
                 ):
                     continue
                 if self._ruled_out(raw, where[lo], where[hi], sentence):
@@ -1722,6 +1757,8 @@ class RedFlagDetector:
         "asked about bladder problems, I haven't"). Only a `_DENIABLE` word, or one named as
         a matter (`_MATTERS` after it): "no bladder control" is the symptom. A limb named
         before the word counts with it: "no leg weakness"."""
+        if raw[at] == _NOTHING:
+            return _nothing_is(raw, clause, at)  # "nothing's numb", not "I feel nothing"
         named = raw[at] in _LIMBS and at + 1 < len(raw) and raw[at + 1] in _DENIABLE
         if raw[at] not in _DENIABLE and not named:
             # A bladder or bowel word only as a matter: "no bladder or bowel problems".
@@ -1736,8 +1773,31 @@ class RedFlagDetector:
                 return False
         return (
             self._negated(raw, clause, at, own_words)
+            or _nothing_is(raw, clause, at)
             or clause[at] in answered
             or self._answered_no(raw, at, clause)
+        )
+
+    def _denied_place(
+        self,
+        raw: Sequence[str],
+        at: int,
+        own_words: frozenset[str],
+        clause: Sequence[int],
+        answered: AbstractSet[int],
+    ) -> bool:
+        """Whether the match at ``at`` is only where a denied symptom word would be: "no
+        numbness in the saddle area", "no tingling around my back passage" (`_PLACE_LINKS`
+        between the two). "numbness in the saddle area" alone stays the symptom."""
+        p = at - 1
+        while p >= 0 and at - p <= 4 and raw[p] in _PLACE_LINKS:
+            p -= 1
+        return (
+            p >= 0
+            and p < at - 1
+            and raw[p] in _DENIABLE
+            and clause[p] == clause[at]
+            and self._denied_word(raw, p, own_words, clause, answered)
         )
 
     @staticmethod
