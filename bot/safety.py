@@ -356,6 +356,47 @@ _TALKED_ABOUT: Final = (
 )
 # How many words before the symptom such a cue may stand.
 _TALK_REACH: Final = 6
+# A red flag asked about in general ("what does saddle numbness mean?", "is spinal cancer
+# common?"), then disowned in a later sentence in so many words: "I don't have it, just
+# nosy", "I've got no symptoms". Only a question with no person in it (no "I", "my", "she",
+# "mum"), and only a bare disclaimer: its clause ends there or goes on with one of
+# `_DISCLAIMER_AFTER` ("I don't have it yet", "I don't have it all the time" are no such).
+_DISCLAIMERS: Final = (
+    "i dont have it",
+    "i dont have that",
+    "i dont have any of that",
+    "i dont have any of those",
+    "i dont have any of them",
+    "i dont have anything like that",
+    "i havent got it",
+    "i havent got that",
+    "i havent got any of that",
+    "i havent got any of those",
+    "i have no symptoms",
+    "ive got no symptoms",
+    "ive no symptoms",
+    "i dont have any symptoms",
+    "i dont have symptoms",
+)
+# Night pain disowned in its own words: "is it true that back pain at night means cancer? ...
+# it's fine in bed".
+_NIGHT_DISCLAIMERS: Final = (
+    "fine in bed",
+    "fine at night",
+    "ok at night",
+    "okay at night",
+    "sleep fine",
+    "sleeping fine",
+    "sleep well",
+    "sleeping well",
+)
+_DISCLAIMER_AFTER: Final = frozenset(
+    stem(w)
+    for w in words(
+        "just thankfully luckily fortunately phew lol haha btw myself personally though tho im "
+        "symptoms"
+    )
+)
 # Symptom words that a negation right before them denies even where negation is otherwise
 # not trusted: "no numbness", "not weak". Not "feeling", "control", "strength": "no feeling"
 # and "no control" are the symptom.
@@ -409,6 +450,11 @@ _CHECKED_FOR: Final = (
 )
 _CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
 _SCARE: Final = stem("scare")
+# Cancer asked about as what something "means" ("does back pain always mean cancer?", "could
+# it mean a tumour?") is a fear, not a history. Only right before the cancer word: "the scan
+# means the cancer is back" and "does it mean my cancer has spread" are the writer's.
+_MEAN: Final = frozenset(stem(w) for w in words("mean means meant"))
+_MEAN_SKIP: Final = frozenset(words("a an its it is be"))
 _INJURY: Final = "major-trauma"
 _NIGHT: Final = "night-pain"
 _CANCER: Final = "cancer"
@@ -954,6 +1000,15 @@ def _a_job(before: Sequence[str]) -> bool:
     return who in _IS_A or (who.endswith("s") and who[:-1] in _PEOPLE)
 
 
+def _feared(raw: Sequence[str], start: int) -> bool:
+    """Whether the word at ``start`` (one of a cancer match's) is what something may "mean"
+    (see `_MEAN`)."""
+    p = start - 1
+    while p >= 0 and start - p <= 2 and raw[p] in _MEAN_SKIP:
+        p -= 1
+    return p >= 0 and raw[p] in _MEAN
+
+
 def _nothing_is(raw: Sequence[str], clause: Sequence[int], at: int) -> bool:
     """Whether "nothing" denies the symptom word at ``at`` in its clause (see `_NOTHING`), or
     is that denial itself: "nothing" is also a numbness word ("can feel nothing down there")."""
@@ -1152,6 +1207,8 @@ class RedFlagDetector:
         )
         self.self_cues = self._sequences(_SELF_CUES)
         self.talk_cues = _by_first_word(self._sequences(_TALKED_ABOUT))
+        self.disclaimers = _by_first_word(self._sequences(_DISCLAIMERS))
+        self.night_disclaimers = _by_first_word(self._sequences(_NIGHT_DISCLAIMERS))
         self.checked_cues = _by_first_word(self._sequences(_CHECKED_FOR))
         ruled_out = self._sequences(["ruled out", "rule out"])[0]
         self.ruled_out, self.ruled_out_words = _by_first_word([ruled_out]), len(ruled_out)
@@ -1393,11 +1450,20 @@ class RedFlagDetector:
                     continue
                 # A relative's cancer told beside the writer's own back, and no one else's
                 # back: "my mum has breast cancer and lifting her is hurting my own back".
-                if self.category_ids[category] == _CANCER and self._relatives_cancer_own_back(
-                    raw, where[lo]
+                if self.category_ids[category] == _CANCER and (
+                    self._relatives_cancer_own_back(raw, where[lo])
+                    or any(_feared(raw, where[p]) for p in starts)
                 ):
                     continue
                 if self._talked_about(raw, where[lo], where[hi], sentence):
+                    continue
+                if self._disowned(
+                    raw,
+                    (where[lo], where[hi]),
+                    self.category_ids[category] == _NIGHT,
+                    (sentence, clause),
+                    sentence_text,
+                ):
                     continue
                 if self.negatable[category] and (
                     any(self._negated(raw, clause, where[p], own_words) for p in starts)
@@ -1664,6 +1730,41 @@ class RedFlagDetector:
             and _SELF_AGAIN.isdisjoint(raw[end : last + 1])
             for at, end in _cue_places(raw, self.talk_cues, start - _TALK_REACH - 3, last)
         )
+
+    def _disowned(
+        self,
+        raw: Sequence[str],
+        span: tuple[int, int],
+        night: bool,
+        sentence_and_clause: tuple[Sequence[int], Sequence[int]],
+        sentence_text: Sequence[str],
+    ) -> bool:
+        """Whether the symptom at ``span`` (its first and last word) is asked about in
+        general and then disowned (see `_DISCLAIMERS`; night pain also by
+        `_NIGHT_DISCLAIMERS`)."""
+        start, last = span
+        sentence, clause = sentence_and_clause
+        own = sentence[start]
+        if sentence[last] != own or not sentence_text[own].rstrip().endswith("?"):
+            return False
+        asked = [t for p, t in enumerate(raw) if sentence[p] == own]
+        if not (_FIRST_PERSON.isdisjoint(asked) and _OTHERS.isdisjoint(asked)):
+            return False
+        if not _HE_SHE.isdisjoint(asked):
+            return False
+        places = list(_cue_places(raw, self.disclaimers, last + 1, len(raw)))
+        if night:
+            places += _cue_places(raw, self.night_disclaimers, last + 1, len(raw))
+        for at, end in places:
+            if sentence[at] == own:
+                continue
+            if (
+                end == len(raw)
+                or clause[end] != clause[end - 1]
+                or raw[end] in _DISCLAIMER_AFTER
+            ):
+                return True
+        return False
 
     def _someone_else(self, raw: Sequence[str], start: int, last_self: int) -> bool:
         """Whether the symptom is someone else's and the writer does not ask for them."""
