@@ -268,6 +268,34 @@ _WAKING_WORDS: Final = frozenset(
     stem(w)
     for w in words("sleep slept sleeping asleep bed night nights wake wakes woke woken waking up")
 )
+# A fall from standing in sport or play by a young adult who says it only bruised them ("fell
+# over playing 5-a-side, I'm 23, just a bit bruised") is no major injury: NICE names
+# significant trauma, or minor trauma only over 50 or with weak bones. Only when the match
+# is such a fall (`_GROUND_FALL`), the writer gives an age of 16 to 49, says "just" or "only"
+# bruised, and names nothing worse (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack,
+# numbness or weakness, weak bones, hospital.
+_GROUND_FALL: Final = frozenset(
+    stem(w)
+    for w in words(
+        "fell over fall falls falling fallen tripped slipped landed on bum backside bottom "
+        "went down tumble had took flying hit deck ground floor"
+    )
+)
+_YOUNG_WRITER: Final = re.compile(
+    r"\b(?:i[’']?m|i am|aged?)\s+(?:1[6-9]|[2-4]\d)\b(?!\s*(?:kg|kgs|kilos?|st|stone|lbs?|pounds"
+    r"|weeks?|months?|days?|hours?|hrs|mins?|%|cm|km|miles))"
+    r"|(?<!my )(?<!our )(?<!his )(?<!her )\b(?:1[6-9]|[2-4]\d)\s*(?:yo|y/o|yrs? old|years? old)\b",
+    re.IGNORECASE,
+)
+_ONLY_BRUISED: Final = re.compile(
+    r"\b(?:just|only)\s+(?:a\s+)?(?:(?:bit|little)\s+)?bruis\w*", re.IGNORECASE
+)
+_WORSE_THAN_BRUISED: Final = re.compile(
+    r"\b(?:crack\w*|snap\w*|popped|numb\w*|tingl\w*|weak\w*|can[’']?t|cannot|couldn[’']?t"
+    r"|unable|agony|severe\w*|excruciating|worse|hospital|a\s*&\s*e|a and e|ambulance|x-?ray"
+    r"|osteop\w+|steroids?|height|ladder|stairs?|roof|car|bike|horse|scaffold\w*|tree)\b",
+    re.IGNORECASE,
+)
 # "I'm a Cancer" (a noun for a person, then nothing more or "I", "so", "lol") is the star
 # sign; "I'm a cancer survivor" is not.
 _STAR_SIGN: Final = re.compile(
@@ -1070,6 +1098,17 @@ def _passing(tokens: Sequence[str], sentence: str) -> bool:
     )
 
 
+def _bruised_only(matched: AbstractSet[str], text: str) -> bool:
+    """Whether an injury match is a young adult's fall from standing that only bruised them
+    (see `_GROUND_FALL`)."""
+    return (
+        matched <= _GROUND_FALL
+        and _YOUNG_WRITER.search(text) is not None
+        and _ONLY_BRUISED.search(text) is not None
+        and _WORSE_THAN_BRUISED.search(text) is None
+    )
+
+
 def _stiff_on_waking(matched: AbstractSet[str], sentence: str) -> bool:
     """Whether a night-pain match of sleeping and waking words alone is the writer waking up
     stiff, with no pain named in the sentence (see `_STIFF_WAKING`)."""
@@ -1488,6 +1527,10 @@ class RedFlagDetector:
                     continue
                 if _passing(
                     [raw[where[p]] for p in range(lo, hi + 1)], sentence_text[sentence[where[lo]]]
+                ):
+                    continue
+                if self.category_ids[category] == _INJURY and _bruised_only(
+                    {raw[where[p]] for p in starts}, text
                 ):
                     continue
                 if self.category_ids[category] == _NIGHT and _stiff_on_waking(
