@@ -1744,10 +1744,11 @@ class RedFlagDetector:
             for p in range(max(start, 1), last + 1)
         ):
             return True  # "had a cancer scare": a worry that turned out to be nothing
+        # The same in more words: "a cauda equina scare", "had a bowel cancer scare".
         if raw[last + 1 : last + 2] == [_SCARE] and not {"a", "the"}.isdisjoint(
             raw[max(0, start - 3) : last]
         ):
-            return True  # the same in more words: "a cauda equina scare", "had a bowel cancer scare"
+            return True
         if any(
             sentence[at] == own and sentence[end - 1] == own
             for at, end in _cue_places(
@@ -1801,11 +1802,7 @@ class RedFlagDetector:
         for at, end in places:
             if sentence[at] == own:
                 continue
-            if (
-                end == len(raw)
-                or clause[end] != clause[end - 1]
-                or raw[end] in _DISCLAIMER_AFTER
-            ):
+            if end == len(raw) or clause[end] != clause[end - 1] or raw[end] in _DISCLAIMER_AFTER:
                 return True
         return False
 
