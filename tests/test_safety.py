@@ -1214,6 +1214,7 @@ def test_eighth_round_families(text: str, category: str | None) -> None:
         # Waking up stiff names no pain; pain that wakes the writer does.
         ("I sleep on my back and wake up with a stiff neck every day, pillow advice?", None),
         ("I wake up stiff and the pain wakes me every night", "night-pain"),
+        ("I barely sleep and wake up stiff and aching, it's been weeks", "night-pain"),
         # Weight lost to a running programme; weight lost without trying still counts.
         ("lost a stone since I started running and my back feels better, what next?", None),
         (
@@ -1283,6 +1284,10 @@ def test_eighth_round_families(text: str, category: str | None) -> None:
         ("I think I have saddle numbness, is that bad?", "cauda-equina"),
         ("what does saddle numbness mean? I don't have it yet but I'm scared", "cauda-equina"),
         (
+            "is my dad's saddle numbness an emergency? I don't have it myself, what should I do?",
+            "cauda-equina",
+        ),
+        (
             "is numbness down there serious? I don't have it all the time, only when I sit",
             "cauda-equina",
         ),
@@ -1300,7 +1305,9 @@ def test_eighth_round_families(text: str, category: str | None) -> None:
         # still counts.
         ("I'm 31 and took a tumble at netball, tailbone is only bruised, when can I play?", None),
         ("I'm 35, fell over on the ice, only bruised but heard a crack", "major-trauma"),
+        ("I'm 29, fell over at football, just bruised but heard a crack", "major-trauma"),
         ("fell over playing football, just bruised, I'm 67", "major-trauma"),
+        ("fell over in the garden, just a bit bruised, I'm 58", "major-trauma"),
     ],
 )
 def test_ninth_round_families(text: str, category: str | None) -> None:
