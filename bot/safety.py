@@ -497,6 +497,8 @@ _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us 
 # The writer talking about themselves again after someone else's symptom: not "we" or "our"
 # ("the kids were sick and we were up all night" is still about them).
 _SELF_AGAIN: Final = _FIRST_PERSON - frozenset(words("us we our"))
+# Anyone a question may be asked for: the writer, another person, "he" or "she".
+_ANYONE: Final = _FIRST_PERSON | _OTHERS | _HE_SHE
 # A person word right after one of these is an object, not the one with the symptom: "got
 # tangled in the dog's lead and went down", "tripped over the cat and fell down the stairs".
 _OBJECT_BEFORE: Final = frozenset(
@@ -1791,10 +1793,9 @@ class RedFlagDetector:
         own = sentence[start]
         if sentence[last] != own or not sentence_text[own].rstrip().endswith("?"):
             return False
-        asked = [t for p, t in enumerate(raw) if sentence[p] == own]
-        if not (_FIRST_PERSON.isdisjoint(asked) and _OTHERS.isdisjoint(asked)):
-            return False
-        if not _HE_SHE.isdisjoint(asked):
+        # "is my dad's saddle numbness an emergency?" is asked for someone, not in general.
+        asked = {t for p, t in enumerate(raw) if sentence[p] == own}
+        if not _ANYONE.isdisjoint(asked):
             return False
         places = list(_cue_places(raw, self.disclaimers, last + 1, len(raw)))
         if night:
