@@ -250,6 +250,52 @@ _EXERTION: Final = re.compile(
     r"|game|swim)\b",
     re.IGNORECASE,
 )
+# Waking up stiff ("I wake up with a stiff neck most days") is morning stiffness, not pain
+# that wakes the writer: a night-pain match made only of sleeping and waking words is set
+# aside when its sentence says so and names no pain ("I wake up stiff and the pain wakes me
+# every night" names it, and stays).
+_STIFF_WAKING: Final = re.compile(
+    r"\b(?:wake|wakes|woke|waking|get|gets|got|getting)\s+up\s+(?:with\s+(?:an?\s+)?)?"
+    r"(?:(?:really|very|so|quite|a\s+bit|bit)\s+)?(?:stiff|crick)",
+    re.IGNORECASE,
+)
+_PAIN_SAID: Final = re.compile(
+    r"\b(?:pain\w*|hurt\w*|ach\w*|agony|sore\w*|throb\w*|scream\w*|killing|murder\w*"
+    r"|excruciating|unbearable|constant\w*|small hours)\b",
+    re.IGNORECASE,
+)
+_WAKING_WORDS: Final = frozenset(
+    stem(w)
+    for w in words("sleep slept sleeping asleep bed night nights wake wakes woke woken waking up")
+)
+# A fall from standing in sport or play by a young adult who says it only bruised them ("fell
+# over playing 5-a-side, I'm 23, just a bit bruised") is no major injury: NICE names
+# significant trauma, or minor trauma only over 50 or with weak bones. Only when the match
+# is such a fall (`_GROUND_FALL`), the writer gives an age of 16 to 49, says "just" or "only"
+# bruised, and names nothing worse (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack,
+# numbness or weakness, weak bones, hospital.
+_GROUND_FALL: Final = frozenset(
+    stem(w)
+    for w in words(
+        "fell over fall falls falling fallen tripped slipped landed on bum backside bottom "
+        "went down tumble had took flying hit deck ground floor"
+    )
+)
+_YOUNG_WRITER: Final = re.compile(
+    r"\b(?:i[’']?m|i am|aged?)\s+(?:1[6-9]|[2-4]\d)\b(?!\s*(?:kg|kgs|kilos?|st|stone|lbs?|pounds"
+    r"|weeks?|months?|days?|hours?|hrs|mins?|%|cm|km|miles))"
+    r"|(?<!my )(?<!our )(?<!his )(?<!her )\b(?:1[6-9]|[2-4]\d)\s*(?:yo|y/o|yrs? old|years? old)\b",
+    re.IGNORECASE,
+)
+_ONLY_BRUISED: Final = re.compile(
+    r"\b(?:just|only)\s+(?:a\s+)?(?:(?:bit|little)\s+)?bruis\w*", re.IGNORECASE
+)
+_WORSE_THAN_BRUISED: Final = re.compile(
+    r"\b(?:crack\w*|snap\w*|popped|numb\w*|tingl\w*|weak\w*|can[’']?t|cannot|couldn[’']?t"
+    r"|unable|agony|severe\w*|excruciating|worse|hospital|a\s*&\s*e|a and e|ambulance|x-?ray"
+    r"|osteop\w+|steroids?|height|ladder|stairs?|roof|car|bike|horse|scaffold\w*|tree)\b",
+    re.IGNORECASE,
+)
 # "I'm a Cancer" (a noun for a person, then nothing more or "I", "so", "lol") is the star
 # sign; "I'm a cancer survivor" is not.
 _STAR_SIGN: Final = re.compile(
@@ -338,6 +384,47 @@ _TALKED_ABOUT: Final = (
 )
 # How many words before the symptom such a cue may stand.
 _TALK_REACH: Final = 6
+# A red flag asked about in general ("what does saddle numbness mean?", "is spinal cancer
+# common?"), then disowned in a later sentence in so many words: "I don't have it, just
+# nosy", "I've got no symptoms". Only a question with no person in it (no "I", "my", "she",
+# "mum"), and only a bare disclaimer: its clause ends there or goes on with one of
+# `_DISCLAIMER_AFTER` ("I don't have it yet", "I don't have it all the time" are no such).
+_DISCLAIMERS: Final = (
+    "i dont have it",
+    "i dont have that",
+    "i dont have any of that",
+    "i dont have any of those",
+    "i dont have any of them",
+    "i dont have anything like that",
+    "i havent got it",
+    "i havent got that",
+    "i havent got any of that",
+    "i havent got any of those",
+    "i have no symptoms",
+    "ive got no symptoms",
+    "ive no symptoms",
+    "i dont have any symptoms",
+    "i dont have symptoms",
+)
+# Night pain disowned in its own words: "is it true that back pain at night means cancer? ...
+# it's fine in bed".
+_NIGHT_DISCLAIMERS: Final = (
+    "fine in bed",
+    "fine at night",
+    "ok at night",
+    "okay at night",
+    "sleep fine",
+    "sleeping fine",
+    "sleep well",
+    "sleeping well",
+)
+_DISCLAIMER_AFTER: Final = frozenset(
+    stem(w)
+    for w in words(
+        "just thankfully luckily fortunately phew lol haha btw myself personally though tho im "
+        "symptoms"
+    )
+)
 # Symptom words that a negation right before them denies even where negation is otherwise
 # not trusted: "no numbness", "not weak". Not "feeling", "control", "strength": "no feeling"
 # and "no control" are the symptom.
@@ -357,13 +444,26 @@ _MATTERS: Final = frozenset(
         "issue issues problem problems trouble troubles stuff symptom symptoms change changes"
     )
 )
+# "Nothing's numb", "nothing feels weak": "nothing" denies the word after it (these may stand
+# between), unless the writer feels nothing: "I feel nothing, numb down there".
+_NOTHING: Final = stem("nothing")
+_NOTHING_VERBS: Final = frozenset(
+    stem(w) for w in words("is s feels feel has have gone went got getting seems")
+)
+_FEEL_BEFORE: Final = frozenset(stem(w) for w in words("feel feels felt feeling notice sense"))
+# Words between a denied symptom word and the place it names: "no numbness in the saddle
+# area", "no tingling around my back passage".
+_PLACE_LINKS: Final = frozenset(
+    words("in the my around round of on near at down by over across into")
+)
 # Symptom words a negation reaches across in a list: "no bladder or bowel problems".
 _LIST_JOINS: Final = frozenset(words("or nor and"))
 _LISTED_SYMPTOMS: Final = frozenset(
     stem(w)
     for w in words(
         "bladder bowel bowels fever fevers temperature temp chills sweats numbness numb "
-        "tingling weakness leaks leaking problems issues night weight trouble"
+        "tingling weakness leaks leaking problems issues night weight trouble infection "
+        "infections"
     )
 )
 # A test or check for the symptom that came back clear: "checked for infection and everything
@@ -378,7 +478,13 @@ _CHECKED_FOR: Final = (
 )
 _CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
 _SCARE: Final = stem("scare")
+# Cancer asked about as what something "means" ("does back pain always mean cancer?", "could
+# it mean a tumour?") is a fear, not a history. Only right before the cancer word: "the scan
+# means the cancer is back" and "does it mean my cancer has spread" are the writer's.
+_MEAN: Final = frozenset(stem(w) for w in words("mean means meant"))
+_MEAN_SKIP: Final = frozenset(words("a an its it is be"))
 _INJURY: Final = "major-trauma"
+_NIGHT: Final = "night-pain"
 _CANCER: Final = "cancer"
 # Whose back: the writer's ("my back", "my own lower back") or another's ("her back").
 _BACK_OR_SPINE: Final = frozenset(words("back spine backs"))
@@ -391,6 +497,8 @@ _FIRST_PERSON: Final = frozenset(words("i me my myself im ive id ill mine we us 
 # The writer talking about themselves again after someone else's symptom: not "we" or "our"
 # ("the kids were sick and we were up all night" is still about them).
 _SELF_AGAIN: Final = _FIRST_PERSON - frozenset(words("us we our"))
+# Anyone a question may be asked for: the writer, another person, "he" or "she".
+_ANYONE: Final = _FIRST_PERSON | _OTHERS | _HE_SHE
 # A person word right after one of these is an object, not the one with the symptom: "got
 # tangled in the dog's lead and went down", "tripped over the cat and fell down the stairs".
 _OBJECT_BEFORE: Final = frozenset(
@@ -420,6 +528,27 @@ _ONTO_SOMEONE: Final = frozenset(words("me my him her us them someone top head u
 # oncologist". A patient "sees an oncologist" or has "my oncologist".
 _SPECIALISTS: Final = frozenset(words("oncologist oncologists"))
 _IS_A: Final = frozenset(words("is as im hes shes was whos thats"))
+# The same of a cancer service named with a job: "I'm an oncology physio", "she's an oncology
+# nurse". Not "I'm an oncology patient", nor "my oncology nurse" (a patient's nurse).
+_ONCOLOGY: Final = frozenset(words("oncology oncological"))
+_JOBS: Final = frozenset(
+    words(
+        "physio physios physiotherapist physiotherapists nurse nurses pharmacist radiographer "
+        "dietitian dietician therapist researcher scientist hca receptionist secretary porter "
+        "administrator doctor consultant registrar specialist worker"
+    )
+)
+# "Pissed off" and "pissing me off" are annoyance, not urine ("pissed off cos I've got a
+# tournament"); only with "off" right after (or "me off"): "pissed myself getting off the
+# bus" is the symptom.
+_PISSED: Final = frozenset(words("pissed pissing pisses"))
+_OFF_AFTER: Final = (("off",), ("me", "off"), ("him", "off"), ("her", "off"))
+# "constantly" after a verb's object or particle is how often the writer does something
+# ("picking her up constantly", "bending down constantly"), not constant pain.
+_DOING_BEFORE: Final = frozenset(words("up down him her them"))
+# A child named by their age ("my 5yo", "our 3 year old") is someone else, as "my son" is.
+_AGE_OWNERS: Final = frozenset(words("my our his her their"))
+_YEAR: Final = frozenset(words("year years yr yrs"))
 # "up with her", "up with them": up at night with someone, not "up every night with pain".
 _CARED_FOR: Final = frozenset(words("her him them"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
@@ -716,7 +845,9 @@ _READING_CUE: Final = re.compile(r"\d")
 # word of the vocabulary.
 _REWRITTEN: Final = frozenset(
     {"bits", "wee", "bowel", "bowels", "bowl", "bowls", "constant", "constantly", "stone"}
-    | {"stones", "with", "legged"}
+    | {"stones", "with", "legged", "yo", "old"}
+    | _PISSED
+    | _ONCOLOGY
     | _COLLAPSE
     | _THING_FELL
     | _SPECIALISTS
@@ -899,6 +1030,45 @@ def _a_job(before: Sequence[str]) -> bool:
     return who in _IS_A or (who.endswith("s") and who[:-1] in _PEOPLE)
 
 
+def _feared(raw: Sequence[str], start: int) -> bool:
+    """Whether the word at ``start`` (one of a cancer match's) is what something may "mean"
+    (see `_MEAN`)."""
+    p = start - 1
+    while p >= 0 and start - p <= 2 and raw[p] in _MEAN_SKIP:
+        p -= 1
+    return p >= 0 and raw[p] in _MEAN
+
+
+def _nothing_is(raw: Sequence[str], clause: Sequence[int], at: int) -> bool:
+    """Whether "nothing" denies the symptom word at ``at`` in its clause (see `_NOTHING`), or
+    is that denial itself: "nothing" is also a numbness word ("can feel nothing down there")."""
+    if raw[at] == _NOTHING:
+        q = at + 1
+        while q < len(raw) and q - at <= 3 and raw[q] in _NOTHING_VERBS:
+            q += 1
+        return q < len(raw) and raw[q] in _DENIABLE and _nothing_is(raw, clause, q)
+    p = at - 1
+    while p >= 0 and at - p <= 3 and raw[p] in _NOTHING_VERBS:
+        p -= 1
+    return (
+        p >= 0
+        and raw[p] == _NOTHING
+        and clause[p] == clause[at]
+        and (p == 0 or raw[p - 1] not in _FEEL_BEFORE)
+    )
+
+
+def _a_childs_age(raw: Sequence[str], i: int) -> bool:
+    """Whether raw[i] ("yo", "old") ends a child's age after its owner: "my 5 yo", "our 3
+    year old" (the tokeniser splits "5yo" and "5-year-old"). Not "I'm 45 yo": the writer."""
+    before = raw[max(0, i - 3) : i]
+    if raw[i] == "old":
+        if not before or before[-1] not in _YEAR:
+            return False
+        before = raw[max(0, i - 4) : i - 1]
+    return len(before) >= 2 and before[-1].isdigit() and before[-2] in _AGE_OWNERS
+
+
 def _minding(after: Sequence[str]) -> bool:
     """Whether the words after "up with" name someone looked after: "her", "the baby", "my son"."""
     if not after:
@@ -927,6 +1097,27 @@ def _passing(tokens: Sequence[str], sentence: str) -> bool:
     return any(
         not _DENIED.search(sentence[max(0, m.start() - 20) : m.start()])
         for m in _RELIEVED.finditer(sentence)
+    )
+
+
+def _bruised_only(matched: AbstractSet[str], text: str) -> bool:
+    """Whether an injury match is a young adult's fall from standing that only bruised them
+    (see `_GROUND_FALL`)."""
+    return (
+        matched <= _GROUND_FALL
+        and _YOUNG_WRITER.search(text) is not None
+        and _ONLY_BRUISED.search(text) is not None
+        and _WORSE_THAN_BRUISED.search(text) is None
+    )
+
+
+def _stiff_on_waking(matched: AbstractSet[str], sentence: str) -> bool:
+    """Whether a night-pain match of sleeping and waking words alone is the writer waking up
+    stiff, with no pain named in the sentence (see `_STIFF_WAKING`)."""
+    return (
+        matched <= _WAKING_WORDS
+        and _STIFF_WAKING.search(sentence) is not None
+        and _PAIN_SAID.search(sentence) is None
     )
 
 
@@ -1057,6 +1248,8 @@ class RedFlagDetector:
         )
         self.self_cues = self._sequences(_SELF_CUES)
         self.talk_cues = _by_first_word(self._sequences(_TALKED_ABOUT))
+        self.disclaimers = _by_first_word(self._sequences(_DISCLAIMERS))
+        self.night_disclaimers = _by_first_word(self._sequences(_NIGHT_DISCLAIMERS))
         self.checked_cues = _by_first_word(self._sequences(_CHECKED_FOR))
         ruled_out = self._sequences(["ruled out", "rule out"])[0]
         self.ruled_out, self.ruled_out_words = _by_first_word([ruled_out]), len(ruled_out)
@@ -1111,6 +1304,21 @@ class RedFlagDetector:
                 token in ("constant", "constantly") and raw[i + 1 : i + 2] and raw[i + 1] in _WORRY
             ):
                 token = "often"
+            elif token == "constantly" and i > 0 and raw[i - 1] in _DOING_BEFORE:
+                token = "often"  # "picking her up constantly": how often, not constant pain
+            elif token in _PISSED and any(
+                tuple(raw[i + 1 : i + 1 + len(after)]) == after for after in _OFF_AFTER
+            ):
+                token = "annoyed"
+            elif token in ("yo", "old") and _a_childs_age(raw, i):
+                token = "child"  # "my 5yo fell off the sofa": the child, as "my son" is
+            elif (
+                token in _ONCOLOGY
+                and raw[i + 1 : i + 2]
+                and raw[i + 1] in _JOBS
+                and _a_job(raw[max(0, i - 2) : i])
+            ):
+                token = "clinic"  # "I'm an oncology physio": a job, not anyone's cancer
             elif token in ("stone", "stones") and raw[i + 1 : i + 2] == ["throw"]:
                 token = "near"  # "a stone's throw from the station"
             elif token in _COLLAPSE and i > 0 and raw[i - 1] in _COLLAPSE_NOT_BODY:
@@ -1262,12 +1470,15 @@ class RedFlagDetector:
             for lo, hi, starts in matched:
                 # A veto reaches back across "but" ("slipped but caught the counter"), never
                 # forward: "grabbed the counter but still went down hard".
-                # Nor beyond its sentence: "I have a fever. Is a heat pack a bad idea?"
+                # Nor beyond its sentence: "I have a fever. Is a heat pack a bad idea?" A
+                # concept may span two sentences; a veto in either counts ("... before skiing?
+                # I fell loads last season").
                 symptom = clause[where[lo]]
+                told_in = (sentence[where[lo]], sentence[where[hi]])
                 if any(
                     not (hi < vlo or lo > vhi)
                     and after_but.isdisjoint(range(own + 1, symptom + 1))
-                    and told == sentence[where[lo]]
+                    and told in told_in
                     for vlo, vhi, own, told in near
                 ):
                     continue
@@ -1280,11 +1491,20 @@ class RedFlagDetector:
                     continue
                 # A relative's cancer told beside the writer's own back, and no one else's
                 # back: "my mum has breast cancer and lifting her is hurting my own back".
-                if self.category_ids[category] == _CANCER and self._relatives_cancer_own_back(
-                    raw, where[lo]
+                if self.category_ids[category] == _CANCER and (
+                    self._relatives_cancer_own_back(raw, where[lo])
+                    or any(_feared(raw, where[p]) for p in starts)
                 ):
                     continue
                 if self._talked_about(raw, where[lo], where[hi], sentence):
+                    continue
+                if self._disowned(
+                    raw,
+                    (where[lo], where[hi]),
+                    self.category_ids[category] == _NIGHT,
+                    (sentence, clause),
+                    sentence_text,
+                ):
                     continue
                 if self.negatable[category] and (
                     any(self._negated(raw, clause, where[p], own_words) for p in starts)
@@ -1295,8 +1515,12 @@ class RedFlagDetector:
                 # Where negation is not trusted, a symptom word itself denied still is:
                 # "no numbness anywhere, legs strong" (but "no feeling", "no control" are
                 # the symptom, not its denial).
-                if not self.negatable[category] and any(
-                    self._denied_word(raw, where[p], own_words, clause, answered) for p in starts
+                if not self.negatable[category] and (
+                    any(
+                        self._denied_word(raw, where[p], own_words, clause, answered)
+                        for p in starts
+                    )
+                    or self._denied_place(raw, where[lo], own_words, clause, answered)
                 ):
                     continue
                 if self._ruled_out(raw, where[lo], where[hi], sentence):
@@ -1305,6 +1529,14 @@ class RedFlagDetector:
                     continue
                 if _passing(
                     [raw[where[p]] for p in range(lo, hi + 1)], sentence_text[sentence[where[lo]]]
+                ):
+                    continue
+                if self.category_ids[category] == _INJURY and _bruised_only(
+                    {raw[where[p]] for p in starts}, text
+                ):
+                    continue
+                if self.category_ids[category] == _NIGHT and _stiff_on_waking(
+                    {raw[where[p]] for p in starts}, sentence_text[sentence[where[lo]]]
                 ):
                     continue
                 return Reading(RedFlagHit(self.category_ids[category], label, 100.0))
@@ -1514,6 +1746,11 @@ class RedFlagDetector:
             for p in range(max(start, 1), last + 1)
         ):
             return True  # "had a cancer scare": a worry that turned out to be nothing
+        # The same in more words: "a cauda equina scare", "had a bowel cancer scare".
+        if raw[last + 1 : last + 2] == [_SCARE] and not {"a", "the"}.isdisjoint(
+            raw[max(0, start - 3) : last]
+        ):
+            return True
         if any(
             sentence[at] == own and sentence[end - 1] == own
             for at, end in _cue_places(
@@ -1539,6 +1776,36 @@ class RedFlagDetector:
             and _SELF_AGAIN.isdisjoint(raw[end : last + 1])
             for at, end in _cue_places(raw, self.talk_cues, start - _TALK_REACH - 3, last)
         )
+
+    def _disowned(
+        self,
+        raw: Sequence[str],
+        span: tuple[int, int],
+        night: bool,
+        sentence_and_clause: tuple[Sequence[int], Sequence[int]],
+        sentence_text: Sequence[str],
+    ) -> bool:
+        """Whether the symptom at ``span`` (its first and last word) is asked about in
+        general and then disowned (see `_DISCLAIMERS`; night pain also by
+        `_NIGHT_DISCLAIMERS`)."""
+        start, last = span
+        sentence, clause = sentence_and_clause
+        own = sentence[start]
+        if sentence[last] != own or not sentence_text[own].rstrip().endswith("?"):
+            return False
+        # "is my dad's saddle numbness an emergency?" is asked for someone, not in general.
+        asked = {t for p, t in enumerate(raw) if sentence[p] == own}
+        if not _ANYONE.isdisjoint(asked):
+            return False
+        places = list(_cue_places(raw, self.disclaimers, last + 1, len(raw)))
+        if night:
+            places += _cue_places(raw, self.night_disclaimers, last + 1, len(raw))
+        for at, end in places:
+            if sentence[at] == own:
+                continue
+            if end == len(raw) or clause[end] != clause[end - 1] or raw[end] in _DISCLAIMER_AFTER:
+                return True
+        return False
 
     def _someone_else(self, raw: Sequence[str], start: int, last_self: int) -> bool:
         """Whether the symptom is someone else's and the writer does not ask for them."""
@@ -1632,6 +1899,8 @@ class RedFlagDetector:
         "asked about bladder problems, I haven't"). Only a `_DENIABLE` word, or one named as
         a matter (`_MATTERS` after it): "no bladder control" is the symptom. A limb named
         before the word counts with it: "no leg weakness"."""
+        if raw[at] == _NOTHING:
+            return _nothing_is(raw, clause, at)  # "nothing's numb", not "I feel nothing"
         named = raw[at] in _LIMBS and at + 1 < len(raw) and raw[at + 1] in _DENIABLE
         if raw[at] not in _DENIABLE and not named:
             # A bladder or bowel word only as a matter: "no bladder or bowel problems".
@@ -1646,8 +1915,31 @@ class RedFlagDetector:
                 return False
         return (
             self._negated(raw, clause, at, own_words)
+            or _nothing_is(raw, clause, at)
             or clause[at] in answered
             or self._answered_no(raw, at, clause)
+        )
+
+    def _denied_place(
+        self,
+        raw: Sequence[str],
+        at: int,
+        own_words: frozenset[str],
+        clause: Sequence[int],
+        answered: AbstractSet[int],
+    ) -> bool:
+        """Whether the match at ``at`` is only where a denied symptom word would be: "no
+        numbness in the saddle area", "no tingling around my back passage" (`_PLACE_LINKS`
+        between the two). "numbness in the saddle area" alone stays the symptom."""
+        p = at - 1
+        while p >= 0 and at - p <= 4 and raw[p] in _PLACE_LINKS:
+            p -= 1
+        return (
+            p >= 0
+            and p < at - 1
+            and raw[p] in _DENIABLE
+            and clause[p] == clause[at]
+            and self._denied_word(raw, p, own_words, clause, answered)
         )
 
     @staticmethod

@@ -843,6 +843,7 @@ _STEMS_WORDS = words(
     bits my of wee bit a bowel bowels bowl bowls constant constantly worried stone stones throw
     collapse collapsed market fell falls phone up with her the baby oncologist is an cross legged
     freezin shakin cannae fel masel sair
+    down him them pissed pissing pisses off me my our 5 yo year yr old oncology physio nurse im
     """
 )
 
@@ -886,6 +887,7 @@ def test_stems_short_way_covers_no_word_a_rule_rewrites() -> None:
     # Each vocabulary word alone, and after and before each rule's context words.
     contexts = ["{}", "my {}", "{} of", "a {} of", "{} bit", "{} throw", "market {}", "up {} her"]
     contexts += ["phone {}", "is an {}", "cross {}", "{} worried"]
+    contexts += ["{} off", "{} me off", "down {}", "my 5 {}", "my 5 year {}", "is an {} nurse"]
     for word in sorted(detector.normaliser.vocabulary):
         for context in contexts:
             text = context.format(word)
@@ -1189,5 +1191,125 @@ def test_seventh_round_families(text: str, category: str | None) -> None:
     ],
 )
 def test_eighth_round_families(text: str, category: str | None) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit.category_id if hit else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Families from the ninth round's blind sets (dev_redflags22, dev22), written afresh
+        # here. A leg that barely lifts, tiptoe that couldn't be done, a leg barely got into
+        # the car; lifting "with the legs" is technique.
+        ("she can barely lift her right leg up the step, sore back", "leg-weakness"),
+        ("I couldn't get up on tiptoe on my left foot today, back's tight", "leg-weakness"),
+        ("I can barely get my leg into the car since Friday, back pain too", "leg-weakness"),
+        ("I'm struggling to lift with my legs instead of my back, any tips?", None),
+        # A veto in either sentence of a concept that spans two; a real crash still counts.
+        ("what stretches before snowboarding? I fell plenty last season but never got hurt", None),
+        (
+            "any stretches before skiing? I crashed into a tree yesterday and my back hurts",
+            "major-trauma",
+        ),
+        # Waking up stiff names no pain; pain that wakes the writer does.
+        ("I sleep on my back and wake up with a stiff neck every day, pillow advice?", None),
+        ("I wake up stiff and the pain wakes me every night", "night-pain"),
+        ("I barely sleep and wake up stiff and aching, it's been weeks", "night-pain"),
+        # Weight lost to a running programme; weight lost without trying still counts.
+        ("lost a stone since I started running and my back feels better, what next?", None),
+        (
+            "lost a stone without trying and I've had to give up parkrun, my back aches",
+            "weight-loss",
+        ),
+        # Night pain denied in other words, getting out of bed without it hurting; the
+        # symptom itself still counts.
+        (
+            "should I keep going with rowing? no pain at night or anything, just tight after"
+            " sessions",
+            None,
+        ),
+        ("no pain at night before, but now my back pain wakes me every night", "night-pain"),
+        ("what's the trick to getting out of bed without my back screaming?", None),
+        ("the pain gets me out of bed every night", "night-pain"),
+        # An injury "cleared now" is over; a recent one is not.
+        (
+            "fractured my spine in a car crash last year, been cleared now by the surgeon, can I"
+            " start pilates?",
+            None,
+        ),
+        ("crashed my car last week and my back is killing me", "major-trauma"),
+        # "No infection or fever" is one denied list; a fever said beside it is not denied.
+        ("no infection or fever after my spinal op, when can I swim?", None),
+        ("no infection but I've had a fever since yesterday and my back hurts", "fever"),
+        # "A cauda equina scare" in more words; a symptom beside it still counts.
+        (
+            "had a cauda equina scare in 2022, the MRI was clear, now just stiff from painting",
+            None,
+        ),
+        (
+            "had a cauda equina scare last year and now I can't feel the toilet paper when I wipe",
+            "cauda-equina",
+        ),
+        # "Pissed off" is annoyance; "pissed myself getting off the bus" is not.
+        ("I'm pissed off that a silly strain has stopped me playing", None),
+        ("I pissed myself getting off the bus and my back is agony", "cauda-equina"),
+        # "Bending down constantly" is how often; pain that is constant is not.
+        ("my back hurts from bending down constantly at work, tips?", None),
+        ("my back hurts constantly even lying down", "night-pain"),
+        # A child named by age is someone else; the writer's own age is not a child, and a
+        # child asked for stays urgent.
+        (
+            "my 4 year old fell down the stairs (she's fine) and I wrenched my back grabbing her",
+            None,
+        ),
+        ("I'm 45 yo and fell off a ladder, my back is sore", "major-trauma"),
+        (
+            "my 7-year-old fell off the trampoline and his back hurts, should I take him in?",
+            "major-trauma",
+        ),
+        # "I work as an oncology pharmacist" is a job; "an oncology patient" is not.
+        ("I work as an oncology pharmacist and my back aches from standing all day", None),
+        ("I'm an oncology patient and my back has started aching", "cancer"),
+        # "Nothing is numb" denies; "I feel nothing" is the symptom, also when wiping.
+        ("a bit of ache in my bum cheek when I sit, but nothing is numb", None),
+        ("I feel nothing, numb down there since this morning", "cauda-equina"),
+        ("I can feel nothing when I wipe and my back is agony", "cauda-equina"),
+        # A place after a denied symptom word is denied with it; after another word it is not.
+        ("GP checked, no tingling in the saddle area, just sciatica, what exercises?", None),
+        ("no weakness, numbness in the saddle area since this morning", "cauda-equina"),
+        # A red flag asked about in general, then disowned in so many words; not "I think I
+        # have it", "I don't have it yet", "not all the time".
+        ("what is saddle numbness? saw it on a leaflet. I don't have it, just curious", None),
+        ("is spinal cancer hereditary? I've got no symptoms, just worried after the news", None),
+        ("I think I have saddle numbness, is that bad?", "cauda-equina"),
+        ("what does saddle numbness mean? I don't have it yet but I'm scared", "cauda-equina"),
+        (
+            "is my dad's saddle numbness an emergency? I don't have it myself, what should I do?",
+            "cauda-equina",
+        ),
+        (
+            "is numbness down there serious? I don't have it all the time, only when I sit",
+            "cauda-equina",
+        ),
+        # Night pain asked about, then "fine at night"; kept up every night still counts.
+        (
+            "does back pain at night mean something serious? mine's fine at night, just stiff in"
+            " the mornings",
+            None,
+        ),
+        ("is pain at night serious? it keeps me up every night", "night-pain"),
+        # Cancer as what something may "mean" is a fear; "the cancer is back" is not.
+        ("can a pulled muscle mean cancer?", None),
+        ("the scan results mean the cancer is back and my back is killing me", "cancer"),
+        # A young adult's fall from standing that only bruised; a crack or an older writer
+        # still counts.
+        ("I'm 31 and took a tumble at netball, tailbone is only bruised, when can I play?", None),
+        ("I'm 35, fell over on the ice, only bruised but heard a crack", "major-trauma"),
+        ("I'm 29, fell over at football, just bruised but heard a crack", "major-trauma"),
+        ("fell over playing football, just bruised, I'm 67", "major-trauma"),
+        ("fell over in the garden, just a bit bruised, I'm 58", "major-trauma"),
+    ],
+)
+def test_ninth_round_families(text: str, category: str | None) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert (hit.category_id if hit else None) == category
