@@ -180,8 +180,10 @@ FLOORS = {
     # 90.0%, recall 100%, false urgent 1.3%; dev_redflags22 recall 98.6%, false urgent 20.6%.
     # dev22 teaches its urgent and out-of-scope messages (rejection 100% since: memory),
     # dev_redflags22 its urgent ones.
-    "dev22.yaml": {"top1": 0.84, "rejection": 0.875, "recall": 1.0, "false_urgent": 0.02},
-    "dev_redflags22.yaml": {"top1": 0.64, "rejection": 0.25, "recall": 0.98, "false_urgent": 0.21},
+    # After the round's red-flag families: dev22 86.1 / 100 / 100 / 0.0%, dev_redflags22
+    # recall 100%, false urgent 0.0% of its near misses.
+    "dev22.yaml": {"top1": 0.86, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.005},
+    "dev_redflags22.yaml": {"top1": 0.75, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.01},
 }
 
 
