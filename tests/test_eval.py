@@ -184,6 +184,9 @@ FLOORS = {
     # recall 100%, false urgent 0.0% of its near misses.
     "dev22.yaml": {"top1": 0.86, "rejection": 0.97, "recall": 1.0, "false_urgent": 0.005},
     "dev_redflags22.yaml": {"top1": 0.75, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.01},
+    # Written blind mid-round; first run top-1 83.6%, rejection 90.2%, recall 100%, false
+    # urgent 1.0%.
+    "dev23.yaml": {"top1": 0.83, "rejection": 0.875, "recall": 1.0, "false_urgent": 0.015},
 }
 
 
