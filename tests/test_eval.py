@@ -187,6 +187,8 @@ FLOORS = {
     # Written blind mid-round; first run top-1 83.6%, rejection 90.2%, recall 100%, false
     # urgent 1.0%.
     "dev23.yaml": {"top1": 0.83, "rejection": 0.875, "recall": 1.0, "false_urgent": 0.015},
+    # Written blind mid-round; first run recall 93.9%, false urgent 21.7% of its near misses.
+    "dev_redflags23.yaml": {"top1": 0.64, "rejection": 0.8, "recall": 0.93, "false_urgent": 0.22},
 }
 
 
