@@ -59,6 +59,10 @@ TEACHES_ONLY: dict[str, frozenset[str]] = {
             "dev_redflags20.yaml",
             "dev_redflags21.yaml",
             "dev_redflags22.yaml",
+            "dev_redflags23.yaml",
+            # Its out-of-scope messages, learned, changed no other set's decision but one
+            # rejection lost ("what posture should my 6 week old sleep in"): urgent only.
+            "dev23.yaml",
         ),
         frozenset({"urgent"}),
     ),
