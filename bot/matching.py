@@ -306,12 +306,11 @@ _CAREER_PHRASES: Final = re.compile(
     r" (?:degrees?|courses?|programmes?|programs?|schools?|placements?|apprenticeships?)\b"
 )
 # Paperwork and shopping are for a doctor, an employer or a shop, whoever's back it is: a sick
-# or fit note, "where can I buy …", "which belt should I buy", a spare part.
+# or fit note, "where can I buy …", a spare part.
 _PAPERWORK_SHOPPING: Final = re.compile(
     r"\b(?:sick|fit) notes?\b|\b(?:sick|medical|doctors?) certificates?\b"
     r"|\b(?:doctors?|gp|medical) notes? for\b"
     r"|\bwhere (?:can|could|do|should|would|to) (?:i |we |you )?(?:buy|purchase|order)\b"
-    r"|\b(?:should|shall|do) (?:i|we) (?:buy|purchase|order)\b"
     r"|\b(?:replacement|spare) parts?\b"
 )
 _CAREER_CUES: Final = frozenset(

@@ -472,8 +472,6 @@ def test_an_animals_back_is_not_the_writers(text: str, covered: bool) -> None:
         ("I work at a university and sit all day, my back aches", True),
         ("thinking of retraining - how long does it take to become a PT?", False),  # a career
         ("my PT wants me to become more active, what should I start with", True),
-        ("which back support brace should I buy for lifting at work", False),  # shopping
-        ("should I buy the grey or the black lumbar cushion, which looks nicer", False),
         ("should I book physio first or wait a week for my back", True),
     ],
 )
