@@ -272,8 +272,9 @@ _WAKING_WORDS: Final = frozenset(
 # over playing 5-a-side, I'm 23, just a bit bruised") is no major injury: NICE names
 # significant trauma, or minor trauma only over 50 or with weak bones. Only when the match
 # is such a fall (`_GROUND_FALL`), the writer gives an age of 16 to 49, says "just" or "only"
-# bruised, and names nothing worse (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack,
-# numbness or weakness, weak bones, hospital.
+# bruised (or "no harm done", "not hurt at all"), and names nothing worse
+# (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack, numbness or weakness, weak bones,
+# hospital.
 _GROUND_FALL: Final = frozenset(
     stem(w)
     for w in words(
@@ -288,7 +289,10 @@ _YOUNG_WRITER: Final = re.compile(
     re.IGNORECASE,
 )
 _ONLY_BRUISED: Final = re.compile(
-    r"\b(?:just|only)\s+(?:a\s+)?(?:(?:bit|little)\s+)?bruis\w*", re.IGNORECASE
+    r"\b(?:just|only)\s+(?:a\s+)?(?:(?:bit|little)\s+)?bruis\w*"
+    # Or not hurt at all: "landed on my bum, no harm done", "not hurt at all".
+    r"|\bno\s+harm\s+done\b|\bnot\s+hurt\s+at\s+all\b|\bunhurt\b",
+    re.IGNORECASE,
 )
 _WORSE_THAN_BRUISED: Final = re.compile(
     r"\b(?:crack\w*|snap\w*|popped|numb\w*|tingl\w*|weak\w*|can[’']?t|cannot|couldn[’']?t"
@@ -537,8 +541,9 @@ _ONTO_SOMEONE: Final = frozenset(words("me my him her us them someone top head u
 _SPECIALISTS: Final = frozenset(words("oncologist oncologists"))
 _IS_A: Final = frozenset(words("is as im hes shes was whos thats"))
 # The same of a cancer service named with a job: "I'm an oncology physio", "she's an oncology
-# nurse". Not "I'm an oncology patient", nor "my oncology nurse" (a patient's nurse).
-_ONCOLOGY: Final = frozenset(words("oncology oncological"))
+# nurse", "a radiotherapy radiographer". Not "I'm an oncology patient", nor "my oncology
+# nurse" (a patient's nurse).
+_ONCOLOGY: Final = frozenset(words("oncology oncological radiotherapy chemotherapy chemo"))
 _JOBS: Final = frozenset(
     words(
         "physio physios physiotherapist physiotherapists nurse nurses pharmacist radiographer "

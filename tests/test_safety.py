@@ -1350,6 +1350,25 @@ def test_ninth_round_families(text: str, category: str | None) -> None:
         ),
         ("I am in my 30s and came off my motorbike last night, back's sore", "major-trauma"),
         ("fell off a roof once in my 30s, fine since, what core work at 68?", None),
+        # Other senses, each beside a red flag that must still be caught.
+        ("I'm 28, slipped on the bosu and landed on my backside, no harm done", None),
+        (
+            "I'm 28, fell over on the ice, not hurt at all but heard a crack",
+            "major-trauma",
+        ),
+        ("I'm a radiotherapy radiographer and my back aches after shifts", None),
+        ("I'm a radiotherapy patient and my back has started aching", "cancer"),
+        ("I have to get up to pee twice a night and my back is stiff in the morning", None),
+        ("the pain wakes me every night", "night-pain"),
+        ("toes have been numb for years from diabetes, what back exercises are safe?", None),
+        ("both my legs have gone numb since Tuesday and my back hurts", "leg-weakness"),
+        ("my leg went dead from sitting on the toilet too long, is my posture bad?", None),
+        ("leg pain has gone since the op, what rehab now?", None),
+        ("I can't control my bowels since my back went", "cauda-equina"),
+        ("I leak a bit when I cough since having the twins, core tips?", None),
+        ("my back feels hot after the heat pack, how long should I use it?", None),
+        ("feel hot and shivery and my back is throbbing", "fever"),
+        ("I fell off my chair leaning back on it, I'm 24, just embarrassed", None),
     ],
 )
 def test_ninth_round_second_families(text: str, category: str | None) -> None:
