@@ -272,8 +272,9 @@ _WAKING_WORDS: Final = frozenset(
 # over playing 5-a-side, I'm 23, just a bit bruised") is no major injury: NICE names
 # significant trauma, or minor trauma only over 50 or with weak bones. Only when the match
 # is such a fall (`_GROUND_FALL`), the writer gives an age of 16 to 49, says "just" or "only"
-# bruised, and names nothing worse (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack,
-# numbness or weakness, weak bones, hospital.
+# bruised (or "no harm done", "not hurt at all"), and names nothing worse
+# (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack, numbness or weakness, weak bones,
+# hospital.
 _GROUND_FALL: Final = frozenset(
     stem(w)
     for w in words(
@@ -288,7 +289,10 @@ _YOUNG_WRITER: Final = re.compile(
     re.IGNORECASE,
 )
 _ONLY_BRUISED: Final = re.compile(
-    r"\b(?:just|only)\s+(?:a\s+)?(?:(?:bit|little)\s+)?bruis\w*", re.IGNORECASE
+    r"\b(?:just|only)\s+(?:a\s+)?(?:(?:bit|little)\s+)?bruis\w*"
+    # Or not hurt at all: "landed on my bum, no harm done", "not hurt at all".
+    r"|\bno\s+harm\s+done\b|\bnot\s+hurt\s+at\s+all\b|\bunhurt\b",
+    re.IGNORECASE,
 )
 _WORSE_THAN_BRUISED: Final = re.compile(
     r"\b(?:crack\w*|snap\w*|popped|numb\w*|tingl\w*|weak\w*|can[’']?t|cannot|couldn[’']?t"
@@ -315,6 +319,9 @@ FILLER: Final = frozenset(
         "been being this that these those so just really very bit little quite and or of to at"
     )
 )
+# A time marker right after one of these tells who someone is now, not when it happened: "I'm
+# in my twenties and fell off a ladder yesterday", "my son is at high school and fell".
+_BEING_NOW: Final = frozenset(words("im am is are hes shes theyre"))
 # Extra tokens allowed inside a phrase's span ("can't feel the toilet paper when I wipe").
 _SLACK: Final = 3
 # An `unless` phrase cancels a red-flag phrase only this close to it, so one harmless mention
@@ -501,8 +508,13 @@ _SELF_AGAIN: Final = _FIRST_PERSON - frozenset(words("us we our"))
 _ANYONE: Final = _FIRST_PERSON | _OTHERS | _HE_SHE
 # A person word right after one of these is an object, not the one with the symptom: "got
 # tangled in the dog's lead and went down", "tripped over the cat and fell down the stairs".
+# Also one who was called or told about it ("my watch rang my daughter when it detected a hard
+# fall", "I phoned my son after a bad fall") and a simile ("sick as a dog with a temp").
 _OBJECT_BEFORE: Final = frozenset(
     words("over in into on onto with by from off under near about after round around")
+) | frozenset(
+    stem(w)
+    for w in words("rang ring rung called call phoned phone texted text messaged alerted told as")
 )
 _ARTICLES: Final = frozenset(words("the a an my our his her their your"))
 # Things that fall or collapse without anyone getting hurt: "my phone fell off the table",
@@ -529,8 +541,9 @@ _ONTO_SOMEONE: Final = frozenset(words("me my him her us them someone top head u
 _SPECIALISTS: Final = frozenset(words("oncologist oncologists"))
 _IS_A: Final = frozenset(words("is as im hes shes was whos thats"))
 # The same of a cancer service named with a job: "I'm an oncology physio", "she's an oncology
-# nurse". Not "I'm an oncology patient", nor "my oncology nurse" (a patient's nurse).
-_ONCOLOGY: Final = frozenset(words("oncology oncological"))
+# nurse", "a radiotherapy radiographer". Not "I'm an oncology patient", nor "my oncology
+# nurse" (a patient's nurse).
+_ONCOLOGY: Final = frozenset(words("oncology oncological radiotherapy chemotherapy chemo"))
 _JOBS: Final = frozenset(
     words(
         "physio physios physiotherapist physiotherapists nurse nurses pharmacist radiographer "
@@ -623,6 +636,10 @@ _CARER_CUES: Final = (
     ("shes got back pain", "f"),
     ("he is complaining of back pain", "m"),
     ("she is complaining of back pain", "f"),
+    ("he is having back pain", "m"),
+    ("she is having back pain", "f"),
+    ("he has back pain", "m"),
+    ("she has back pain", "f"),
 )
 # The cues that only say who the writer is ("I'm his carer") keep the symptom theirs unless
 # the writer then asks about their own body: "my son has cancer and I'm his carer, my back
@@ -638,6 +655,10 @@ _THEIR_BACK_CUES: Final = frozenset(
         "shes got back pain",
         "he is complaining of back pain",
         "she is complaining of back pain",
+        "he is having back pain",
+        "she is having back pain",
+        "he has back pain",
+        "she has back pain",
     )
 )
 _OWN_BODY: Final = frozenset(
@@ -1655,17 +1676,21 @@ class RedFlagDetector:
         # "all gone baggy" or "my back ... in the middle" ("back in").
         kept = [raw[i] for i in where]
 
-        def said(markers: Sequence[tuple[str, ...]]) -> bool:
+        def said(markers: Sequence[tuple[str, ...]], *, of_age: bool = False) -> bool:
             return any(
                 clause[where[lo]] == own
                 and clause[where[lo + len(marker) - 1]] == own
                 and not self._negated(raw, clause, where[lo])
+                # "I'm in my twenties", "he's at high school": who they are now.
+                and not (
+                    of_age and not _BEING_NOW.isdisjoint(raw[max(0, where[lo] - 2) : where[lo]])
+                )
                 for marker in markers
                 for lo in positions.get(marker[0], ())
                 if tuple(kept[lo : lo + len(marker)]) == marker
             )
 
-        distant = said(self.time_distant) or self._past_year(
+        distant = said(self.time_distant, of_age=True) or self._past_year(
             raw, clause, own, (where[span[0]], where[span[1]])
         )
         if rule == "distant" and distant:

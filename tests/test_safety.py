@@ -1313,3 +1313,64 @@ def test_eighth_round_families(text: str, category: str | None) -> None:
 def test_ninth_round_families(text: str, category: str | None) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert (hit.category_id if hit else None) == category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # Families from the ninth round's second blind sets (dev_redflags23, dev23), written
+        # afresh here. A numb patch that grows or reaches the foot; legs weaker and weaker said
+        # a few words on; a fall on a ski run named by its colour.
+        (
+            "the numb bit on my calf has got bigger and now my toes too, back aching",
+            "leg-weakness",
+        ),
+        (
+            "my legs have good and bad days but this month they're going weaker and weaker",
+            "leg-weakness",
+        ),
+        ("came a cropper on a blue run, wiped out and my lower back is agony", "major-trauma"),
+        # No position brings relief, sleep impossible, the same moving or resting.
+        ("my back hurts and there's no relief whatever position I try", "night-pain"),
+        ("sleep is impossible with this back pain", "night-pain"),
+        ("the ache doesn't change whether I'm resting or walking about", "night-pain"),
+        # A new numb patch where one sits.
+        ("there's a new patch right where I sit that feels strange and numb", "cauda-equina"),
+        # Someone called or told about a fall is not the one who fell; a simile is no person.
+        ("I phoned my son after a nasty fall off the ladder and my back is agony", "major-trauma"),
+        ("my watch texted my wife when it picked up a hard fall, my back hurts", "major-trauma"),
+        ("sick as a dog with a temperature and my back is killing me", "fever"),
+        # A relative's old cancer is no all-clear when it is their back pain now.
+        ("my mum had cancer a while back and now she has back pain, can physio help?", "cancer"),
+        ("my mum had cancer, I've got back pain from lifting boxes at work, any tips?", None),
+        # A decade of life is the past only when it is not the writer's age now.
+        (
+            "I'm in my twenties and fell off a ladder yesterday, my back is killing me",
+            "major-trauma",
+        ),
+        ("I am in my 30s and came off my motorbike last night, back's sore", "major-trauma"),
+        ("fell off a roof once in my 30s, fine since, what core work at 68?", None),
+        # Other senses, each beside a red flag that must still be caught.
+        ("I'm 28, slipped on the bosu and landed on my backside, no harm done", None),
+        (
+            "I'm 28, fell over on the ice, not hurt at all but heard a crack",
+            "major-trauma",
+        ),
+        ("I'm a radiotherapy radiographer and my back aches after shifts", None),
+        ("I'm a radiotherapy patient and my back has started aching", "cancer"),
+        ("I have to get up to pee twice a night and my back is stiff in the morning", None),
+        ("the pain wakes me every night", "night-pain"),
+        ("toes have been numb for years from diabetes, what back exercises are safe?", None),
+        ("both my legs have gone numb since Tuesday and my back hurts", "leg-weakness"),
+        ("my leg went dead from sitting on the toilet too long, is my posture bad?", None),
+        ("leg pain has gone since the op, what rehab now?", None),
+        ("I can't control my bowels since my back went", "cauda-equina"),
+        ("I leak a bit when I cough since having the twins, core tips?", None),
+        ("my back feels hot after the heat pack, how long should I use it?", None),
+        ("feel hot and shivery and my back is throbbing", "fever"),
+        ("I fell off my chair leaning back on it, I'm 24, just embarrassed", None),
+    ],
+)
+def test_ninth_round_second_families(text: str, category: str | None) -> None:
+    hit = shipped().red_flags_detector.check(text)
+    assert (hit.category_id if hit else None) == category
