@@ -186,9 +186,11 @@ FLOORS = {
     "dev_redflags22.yaml": {"top1": 0.75, "rejection": 0.85, "recall": 1.0, "false_urgent": 0.01},
     # Written blind mid-round; first run top-1 83.6%, rejection 90.2%, recall 100%, false
     # urgent 1.0%.
-    "dev23.yaml": {"top1": 0.83, "rejection": 0.875, "recall": 1.0, "false_urgent": 0.015},
-    # Written blind mid-round; first run recall 93.9%, false urgent 21.7% of its near misses.
-    "dev_redflags23.yaml": {"top1": 0.64, "rejection": 0.8, "recall": 0.93, "false_urgent": 0.22},
+    # After the round's second red-flag batch: dev23 84.0 / 92.7 / 100 / 0.3%.
+    "dev23.yaml": {"top1": 0.835, "rejection": 0.9, "recall": 1.0, "false_urgent": 0.01},
+    # Written blind mid-round; first run recall 93.9%, false urgent 21.7% of its near misses;
+    # after its families 100% and 5.8%. Teaches its urgent messages.
+    "dev_redflags23.yaml": {"top1": 0.78, "rejection": 0.8, "recall": 1.0, "false_urgent": 0.06},
 }
 
 
