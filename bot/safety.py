@@ -14,6 +14,12 @@ from bot.likeness import UrgencyModel
 from bot.matching import Normaliser, stem, tokenize, words
 from bot.schema import RedFlagsFile
 
+
+def _stem_set(text: str) -> frozenset[str]:
+    """The stems of the space-separated words in ``text``, as the check reads a message's."""
+    return frozenset(stem(w) for w in words(text))
+
+
 # Everyday English words that the typo corrector would turn into a red-flag word, each one
 # word from a knowledge word ("leaving" -> "leaking", "meeting" -> "melting", "weed" -> "wee",
 # "consultant" -> "constant", "steady" -> "unsteady", "abnormal" -> "normal"). The red-flag
@@ -203,18 +209,15 @@ _COLLAPSE_NOT_BODY: Final = frozenset(
 # fine"), and legs like jelly after a race or a climb: pressure and tired muscles, not a
 # nerve in trouble. Both the cause and the relief must be in the sentence, and the symptom
 # may use only these words: never a bladder, bowel, groin or weakness word, "can't" or "both".
-_PASSING_WORDS: Final = frozenset(
-    stem(w)
-    for w in words(
-        "numb numbness tingling tingly pins needles dead asleep jelly wobbly shaky bum "
-        "bottom buttock buttocks backside bums leg legs foot feet toes thigh thighs went gone "
-        "goes go gets got getting feel feels felt always totally completely like on in from "
-        "after when during sit sitting sat bike bicycle"
-    )
+_PASSING_WORDS: Final = _stem_set(
+    "numb numbness tingling tingly pins needles dead asleep jelly wobbly shaky bum "
+    "bottom buttock buttocks backside bums leg legs foot feet toes thigh thighs went gone "
+    "goes go gets got getting feel feels felt always totally completely like on in from "
+    "after when during sit sitting sat bike bicycle"
 )
 # "on the saddle", "in the saddle": the seat sat on, not "saddle numbness".
 _ON: Final = frozenset(words("on in off"))
-_FATIGUE_WORDS: Final = frozenset(stem(w) for w in words("jelly wobbly shaky"))
+_FATIGUE_WORDS: Final = _stem_set("jelly wobbly shaky")
 # The cause (something sat on or worn tight) and the relief (on getting up or off, walking,
 # loosening; "went away after a minute"; a dead leg that "woke up fine").
 _PRESSURE: Final = re.compile(
@@ -264,9 +267,8 @@ _PAIN_SAID: Final = re.compile(
     r"|excruciating|unbearable|constant\w*|small hours)\b",
     re.IGNORECASE,
 )
-_WAKING_WORDS: Final = frozenset(
-    stem(w)
-    for w in words("sleep slept sleeping asleep bed night nights wake wakes woke woken waking up")
+_WAKING_WORDS: Final = _stem_set(
+    "sleep slept sleeping asleep bed night nights wake wakes woke woken waking up"
 )
 # A fall from standing in sport or play by a young adult who says it only bruised them ("fell
 # over playing 5-a-side, I'm 23, just a bit bruised") is no major injury: NICE names
@@ -275,12 +277,9 @@ _WAKING_WORDS: Final = frozenset(
 # bruised (or "no harm done", "not hurt at all"), and names nothing worse
 # (`_WORSE_THAN_BRUISED`): a height, a vehicle, a crack, numbness or weakness, weak bones,
 # hospital.
-_GROUND_FALL: Final = frozenset(
-    stem(w)
-    for w in words(
-        "fell over fall falls falling fallen tripped slipped landed on bum backside bottom "
-        "went down tumble had took flying hit deck ground floor"
-    )
+_GROUND_FALL: Final = _stem_set(
+    "fell over fall falls falling fallen tripped slipped landed on bum backside bottom "
+    "went down tumble had took flying hit deck ground floor"
 )
 _YOUNG_WRITER: Final = re.compile(
     r"\b(?:i[’']?m|i am|aged?)\s+(?:1[6-9]|[2-4]\d)\b(?!\s*(?:kg|kgs|kilos?|st|stone|lbs?|pounds"
@@ -312,12 +311,9 @@ _STAR_SIGN: Final = re.compile(
 # "it's numb down there". Negations stay: they are part of phrases such as "can't pee".
 # "myself" and "me" stay too: without them "wet myself" would be just "wet" ("wet weather")
 # and "wakes me up" just "wake up" ("stiff when I wake up").
-FILLER: Final = frozenset(
-    stem(w)
-    for w in words(
-        "a an the my i im ive mine your our his her their its it is am are was were be "
-        "been being this that these those so just really very bit little quite and or of to at"
-    )
+FILLER: Final = _stem_set(
+    "a an the my i im ive mine your our his her their its it is am are was were be "
+    "been being this that these those so just really very bit little quite and or of to at"
 )
 # A time marker right after one of these tells who someone is now, not when it happened: "I'm
 # in my twenties and fell off a ladder yesterday", "my son is at high school and fell".
@@ -425,39 +421,28 @@ _NIGHT_DISCLAIMERS: Final = (
     "sleep well",
     "sleeping well",
 )
-_DISCLAIMER_AFTER: Final = frozenset(
-    stem(w)
-    for w in words(
-        "just thankfully luckily fortunately phew lol haha btw myself personally though tho im "
-        "symptoms"
-    )
+_DISCLAIMER_AFTER: Final = _stem_set(
+    "just thankfully luckily fortunately phew lol haha btw myself personally though tho im "
+    "symptoms"
 )
 # Symptom words that a negation right before them denies even where negation is otherwise
 # not trusted: "no numbness", "not weak". Not "feeling", "control", "strength": "no feeling"
 # and "no control" are the symptom.
-_DENIABLE: Final = frozenset(
-    stem(w)
-    for w in words(
-        "numb numbness tingling tingly weak weakness leak leaks leaking trouble problem"
-    )
+_DENIABLE: Final = _stem_set(
+    "numb numbness tingling tingly weak weakness leak leaks leaking trouble problem"
 )
 # Limbs that may name a deniable symptom word: "no leg weakness", "no foot numbness".
-_LIMBS: Final = frozenset(stem(w) for w in words("leg legs foot feet"))
+_LIMBS: Final = _stem_set("leg legs foot feet")
 # A denied symptom named as a matter, where negation is otherwise not trusted: "no bladder
 # issues", "no bowel or bladder stuff". Never "no bladder control": control is the symptom.
-_MATTERS: Final = frozenset(
-    stem(w)
-    for w in words(
-        "issue issues problem problems trouble troubles stuff symptom symptoms change changes"
-    )
+_MATTERS: Final = _stem_set(
+    "issue issues problem problems trouble troubles stuff symptom symptoms change changes"
 )
 # "Nothing's numb", "nothing feels weak": "nothing" denies the word after it (these may stand
 # between), unless the writer feels nothing: "I feel nothing, numb down there".
 _NOTHING: Final = stem("nothing")
-_NOTHING_VERBS: Final = frozenset(
-    stem(w) for w in words("is s feels feel has have gone went got getting seems")
-)
-_FEEL_BEFORE: Final = frozenset(stem(w) for w in words("feel feels felt feeling notice sense"))
+_NOTHING_VERBS: Final = _stem_set("is s feels feel has have gone went got getting seems")
+_FEEL_BEFORE: Final = _stem_set("feel feels felt feeling notice sense")
 # Words between a denied symptom word and the place it names: "no numbness in the saddle
 # area", "no tingling around my back passage".
 _PLACE_LINKS: Final = frozenset(
@@ -465,13 +450,10 @@ _PLACE_LINKS: Final = frozenset(
 )
 # Symptom words a negation reaches across in a list: "no bladder or bowel problems".
 _LIST_JOINS: Final = frozenset(words("or nor and"))
-_LISTED_SYMPTOMS: Final = frozenset(
-    stem(w)
-    for w in words(
-        "bladder bowel bowels fever fevers temperature temp chills sweats numbness numb "
-        "tingling weakness leaks leaking problems issues night weight trouble infection "
-        "infections"
-    )
+_LISTED_SYMPTOMS: Final = _stem_set(
+    "bladder bowel bowels fever fevers temperature temp chills sweats numbness numb "
+    "tingling weakness leaks leaking problems issues night weight trouble infection "
+    "infections"
 )
 # A test or check for the symptom that came back clear: "checked for infection and everything
 # came back clear", "cancer was ruled out".
@@ -483,12 +465,12 @@ _CHECKED_FOR: Final = (
     "screened for",
     "scanned for",
 )
-_CLEAR: Final = frozenset(stem(w) for w in words("clear negative normal fine nothing"))
+_CLEAR: Final = _stem_set("clear negative normal fine nothing")
 _SCARE: Final = stem("scare")
 # Cancer asked about as what something "means" ("does back pain always mean cancer?", "could
 # it mean a tumour?") is a fear, not a history. Only right before the cancer word: "the scan
 # means the cancer is back" and "does it mean my cancer has spread" are the writer's.
-_MEAN: Final = frozenset(stem(w) for w in words("mean means meant"))
+_MEAN: Final = _stem_set("mean means meant")
 _MEAN_SKIP: Final = frozenset(words("a an its it is be"))
 _INJURY: Final = "major-trauma"
 _NIGHT: Final = "night-pain"
@@ -512,10 +494,7 @@ _ANYONE: Final = _FIRST_PERSON | _OTHERS | _HE_SHE
 # fall", "I phoned my son after a bad fall") and a simile ("sick as a dog with a temp").
 _OBJECT_BEFORE: Final = frozenset(
     words("over in into on onto with by from off under near about after round around")
-) | frozenset(
-    stem(w)
-    for w in words("rang ring rung called call phoned phone texted text messaged alerted told as")
-)
+) | _stem_set("rang ring rung called call phoned phone texted text messaged alerted told as")
 _ARTICLES: Final = frozenset(words("the a an my our his her their your"))
 # Things that fall or collapse without anyone getting hurt: "my phone fell off the table",
 # "the picture fell off the wall", "the cake collapsed"; a pet's fall is for the vet. Not a
@@ -566,18 +545,13 @@ _YEAR: Final = frozenset(words("year years yr yrs"))
 _CARED_FOR: Final = frozenset(words("her him them"))
 # An explicit negation right before a symptom ("no fever", "without any weight loss"), only
 # in categories marked `negatable`; these words may stand between the two.
-_NEGATIONS: Final = frozenset(
-    stem(w)
-    for w in words(
-        "no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero nobody"
-    )
+_NEGATIONS: Final = _stem_set(
+    "no not without never nor dont doesnt havent hasnt didnt isnt arent wasnt zero nobody"
 )
 # For the knowledge lint: a phrase that shrinks to one of these matches any denial.
 NEGATION_STEMS: Final = _NEGATIONS
 _NEGATION_SKIP: Final = frozenset(words("a an any had have got been sign signs of real at"))
-_NEGATED_VERBS: Final = frozenset(
-    stem(w) for w in words("wake wakes keep keeps get gets have has feel feels")
-)
+_NEGATED_VERBS: Final = _stem_set("wake wakes keep keeps get gets have has feel feels")
 # Someone else's symptom stays urgent when the writer asks for them: a carer, a worried child
 # ("my mum's lost a lot of weight ... what should I do?"), or a message passed on ("he asked me
 # to ask"). Matched as word sequences anywhere after the symptom.
@@ -661,29 +635,21 @@ _THEIR_BACK_CUES: Final = frozenset(
         "she has back pain",
     )
 )
-_OWN_BODY: Final = frozenset(
-    stem(w)
-    for w in words("back backs spine neck shoulder shoulders hip hips knee knees arm arms wrist")
+_OWN_BODY: Final = _stem_set(
+    "back backs spine neck shoulder shoulders hip hips knee knees arm arms wrist"
 )
 # A cue with "he" or "she" must fit the person with the symptom: in "my friend's husband is
 # having chemo ... she asked me", the one asking is not the one who is ill.
-_MALE: Final = frozenset(
-    stem(w)
-    for w in words(
-        "dad father daddy husband son boyfriend brother uncle nephew grandpa grandfather "
-        "grandad his"
-    )
+_MALE: Final = _stem_set(
+    "dad father daddy husband son boyfriend brother uncle nephew grandpa grandfather grandad his"
 )
-_FEMALE: Final = frozenset(
-    stem(w)
-    for w in words(
-        "mum mom mother mam mummy wife daughter girlfriend sister aunt auntie niece grandma "
-        "grandmother granny nan nana gran her"
-    )
+_FEMALE: Final = _stem_set(
+    "mum mom mother mam mummy wife daughter girlfriend sister aunt auntie niece grandma "
+    "grandmother granny nan nana gran her"
 )
 # Someone unnamed ("someone with myeloma"), who is the writer when they say so: "asking for
 # myself". Only then: "my dad had foot drop ... I'm asking for myself" is still about dad.
-_GENERIC: Final = frozenset(stem(w) for w in words("someone somebody"))
+_GENERIC: Final = _stem_set("someone somebody")
 _SELF_CUES: Final = (
     "asking for myself",
     "asking for me",
@@ -691,15 +657,13 @@ _SELF_CUES: Final = (
     "i've been diagnosed",
 )
 # A screening question and its answer: "asked if/whether ... and I said no".
-_ASKED: Final = frozenset(stem(w) for w in words("asked asks asking ask"))
-_ANSWERED: Final = frozenset(stem(w) for w in words("said say told answered replied"))
+_ASKED: Final = _stem_set("asked asks asking ask")
+_ANSWERED: Final = _stem_set("said say told answered replied")
 _ASKED_REACH: Final = 8  # room for a list: "asked if I had any bladder or bowel problems"
 # "asked if I had any bladder problems, I don't": the bare denial, then the clause ends or
 # goes on with one of these; not "I don't know" or "I don't remember".
-_BARE_DENIALS: Final = frozenset(stem(w) for w in words("dont havent didnt hadnt"))
-_AFTER_DENIAL: Final = frozenset(
-    stem(w) for w in words("and so everything all thankfully luckily thank")
-)
+_BARE_DENIALS: Final = _stem_set("dont havent didnt hadnt")
+_AFTER_DENIAL: Final = _stem_set("and so everything all thankfully luckily thank")
 _ASKED_LINK: Final = frozenset(words("if whether weather about"))
 # Words allowed between "when I was" and an age: "when I was about 12".
 _AGE_SKIP: Final = frozenset(words("about around only just like maybe"))
