@@ -1374,3 +1374,17 @@ def test_ninth_round_families(text: str, category: str | None) -> None:
 def test_ninth_round_second_families(text: str, category: str | None) -> None:
     hit = shipped().red_flags_detector.check(text)
     assert (hit.category_id if hit else None) == category
+
+
+def test_strengthening_is_not_read_as_a_lung() -> None:
+    # "lunges" was a strengthening synonym and shortens to "lung": every "lung" then read as
+    # strengthening, so strengthening beside a treatment read like a scan finding.
+    detector = shipped().red_flags_detector
+    safe = (
+        "my osteoporosis scan was ok (on treatment, no fractures)."
+        " strengthening exercises for my back?"
+    )
+    assert detector.check(safe) is None
+    hit = detector.check("they found a shadow on my lung on the scan and my back aches")
+    assert hit is not None
+    assert hit.category_id == "cancer"
