@@ -1065,10 +1065,6 @@ class Matcher:
             sum(self.idf[t] for t in tokens)  # content() already dropped repeats
             for _, tokens in per_question
         )
-        # The three the scoring loop reads for each candidate, in one tuple per question.
-        self.question_info: tuple[tuple[frozenset[str], int, float], ...] = tuple(
-            zip(self.question_tokens, self.question_topics, self.question_weights, strict=True)
-        )
         postings: dict[str, list[int]] = {}
         # How many questions of each topic use each word, for the topic bonus.
         counts: list[dict[str, int]] = [{} for _ in faq.topics]
@@ -1292,7 +1288,8 @@ class Matcher:
         if not best:
             return {}
         query_text = " ".join(sorted(query))
-        texts, info, topic_counts = self.question_texts, self.question_info, self.topic_counts
+        texts, owns, scales = self.question_texts, self.question_tokens, self.question_weights
+        topics, topic_counts = self.question_topics, self.topic_counts
         # Both texts are already sorted content stems, so plain ratio is token_sort_ratio.
         # rapidfuzz scores the candidates in C (the same scorer as fuzz.ratio one by one,
         # the message read once) and yields them in candidate order: no sort back from
@@ -1321,11 +1318,11 @@ class Matcher:
         # Below any score, so a topic's first candidate always sets its best.
         below, best_of, inter_got, cover_got = -math.inf, top.get, inter_of.get, covers.get
         for qi, (_, ratio, _) in zip(best, fuzzy, strict=True):
-            own, topic, scale = info[qi]
-            shared = query & own
+            shared = query & owns[qi]
             inter = inter_got(shared)
             if inter is None:
                 inter = inter_of[shared] = sum(compress(values, map(shared.__contains__, words)))
+            topic = topics[qi]
             cover = cover_got(topic)
             if cover is None:
                 if left_out is None:
@@ -1335,6 +1332,7 @@ class Matcher:
                 else:
                     cover = self._topic_cover(topic, words, values, left_out)
                 covers[topic] = cover
+            scale = scales[qi]
             question_cover = inter / scale if scale else 0.0
             score = (
                 100 * (qw * (inter / total) + nw * question_cover + fw * (ratio / 100)) / den
